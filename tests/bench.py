@@ -1,0 +1,82 @@
+"""`make bench`: the book's benchmarks, printed as a table and written to _build/bench/bench.json.
+
+Frame rows: the fresh execution time of each chapter and of the whole book, and the time of a
+no-change cached rebuild. Chapter rows: every ``tests/bench_*.py`` module defines
+``benchmarks() -> list[kexue_lib.benchmark.Row]``; this script imports and runs each.
+Run a subset with ``python tests/bench.py gaussian_max softmax`` (module suffixes) or
+``--no-book`` to skip the book timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+from kexue_lib import book
+from kexue_lib.benchmark import Row, row
+
+ROOT = book.find_root(Path(__file__).parent)
+
+
+def book_rows() -> list[Row]:
+    """Each chapter fresh, the whole book fresh (empty cache), then a no-change cached rebuild."""
+    rows = [row(f"chapter {r.path.stem}: fresh execution", r.seconds, "s")
+            for r in map(book.execute, book.chapters(ROOT))]
+    shutil.rmtree(ROOT / book.BUILD_DIR / "html", ignore_errors=True)
+    shutil.rmtree(ROOT / book.CACHE_DIR, ignore_errors=True)
+    for label in ("whole book: build, empty cache", "whole book: no-change cached rebuild"):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "kexue_lib.book", "build"], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"the book failed to build:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+        rows.append(row(label, time.perf_counter() - start, "s"))
+    return rows
+
+
+def module_rows(names: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    for path in sorted(Path(__file__).parent.glob("bench_*.py")):
+        if names and path.stem.removeprefix("bench_") not in names:
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print(f"running {path.name} ...", flush=True)
+        rows.extend(module.benchmarks())
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="bench_<name>.py suffixes to run (default: all)")
+    parser.add_argument("--no-book", action="store_true", help="skip the chapter and book timings")
+    args = parser.parse_args()
+    rows = module_rows(args.modules)
+    if not args.no_book and not args.modules:
+        print("timing the chapters and the book ...", flush=True)
+        rows = book_rows() + rows
+    width = max(len(r["benchmark"]) for r in rows) if rows else 10
+    print(f"\n{'benchmark':<{width}}  {'value':>12}  unit  note")
+    for r in rows:
+        print(f"{r['benchmark']:<{width}}  {r['value']:>12.4g}  {r['unit']:<4}  {r['note']}")
+    out = ROOT / book.BUILD_DIR / "bench" / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"python": platform.python_version(), "jax": jax.__version__,
+            "devices": [str(d) for d in jax.devices()], "machine": platform.machine()}
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
