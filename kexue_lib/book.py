@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ BUILD_DIR = "_build"
 CACHE_DIR = "_build/.jupyter_cache"
 FINGERPRINT_FILE = "_build/.kexue_lib.sha256"
 #: Files whose change must invalidate every cached chapter execution.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 FINGERPRINT_GLOBS = ("kexue_lib/**/*.py", "book/_ext/*.py", "requirements.txt", "pyproject.toml")
 
 
@@ -126,7 +128,8 @@ def execute(path: Path, *, timeout: int = 600) -> Execution:
         where = f"code cell {index}" if index is not None else "a code cell"
         source = cell.source if cell is not None else "(unknown)"
         raise ChapterError(
-            f"{path.name}: {where} failed\n--- cell source ---\n{source}\n--- traceback ---\n{err}"
+            f"{path.name}: {where} failed\n--- cell source ---\n{source}\n"
+            f"--- traceback ---\n{_ANSI.sub('', str(err))}"
         ) from None
     seconds = time.perf_counter() - start
     for i, cell in enumerate(nb.cells):
@@ -165,11 +168,22 @@ def invalidate_stale_cache(root: Path) -> bool:
     return stale
 
 
-def _report_failures(root: Path) -> None:
-    """Print each failed chapter's report (jupyter-book writes one per failed notebook)."""
+def _report_failures(root: Path) -> list[str]:
+    """Print, for each chapter that failed, its file, the failing cell and the traceback.
+
+    jupyter-book saves one report per failed notebook under ``_build/html/reports``; the part
+    after nbclient's "An error occurred while executing the following cell" is what a reader
+    of the log needs. Returns the failed chapters' paths.
+    """
+    failed = []
     for log in sorted((root / BUILD_DIR / "html" / "reports").rglob("*.err.log")):
-        print(f"\n=== chapter failed: {log.name.removesuffix('.err.log')} ===", file=sys.stderr)
-        print(log.read_text(encoding="utf-8", errors="replace"), file=sys.stderr)
+        chapter = str(log.relative_to(root / BUILD_DIR / "html" / "reports")).removesuffix(".err.log")
+        failed.append(f"{chapter}.md")
+        text = log.read_text(encoding="utf-8", errors="replace")
+        marker = "An error occurred while executing the following cell:"
+        print(f"\n=== chapter failed: {chapter}.md ===", file=sys.stderr)
+        print(text[text.find(marker):] if marker in text else text, file=sys.stderr)
+    return failed
 
 
 def build(root: Path) -> int:
@@ -189,8 +203,9 @@ def build(root: Path) -> int:
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     code = subprocess.run(cmd, cwd=root, env=env, check=False).returncode
     if code != 0:
-        _report_failures(root)
-        print("error: the book did not build (see the failing chapters above)", file=sys.stderr)
+        failed = _report_failures(root)
+        names = f": failed chapters {', '.join(failed)}" if failed else " (see the warnings above)"
+        print(f"error: the book did not build{names}", file=sys.stderr)
     return code
 
 
