@@ -1,0 +1,258 @@
+"""Unit tests of kexue_lib.schedules: schedules, the last-iterate bound (10), its exact minimiser,
+the weighted identity (2) and the SGD simulator."""
+
+from __future__ import annotations
+
+import math
+import random
+from fractions import Fraction
+
+import jax
+import numpy as np
+import pytest
+import sympy as sp
+
+from kexue_lib import schedules as sch
+
+
+def bound_eq8(eta: list[Fraction], D: Fraction, G: Fraction) -> Fraction:
+    """Eq. (8) of the post, before the exchange of sums (9): an O(T²) oracle, exact in rationals."""
+    T = len(eta)
+    tail = [sum(eta[k:], Fraction(0)) for k in range(T)]
+    value = D**2 / (2 * tail[0]) + G**2 / (2 * tail[0]) * sum(e**2 for e in eta)
+    for k in range(T - 1):
+        value += G**2 / 2 * (1 / tail[k + 1] - 1 / tail[k]) * sum(e**2 for e in eta[k:])
+    return value
+
+
+# --- schedules ------------------------------------------------------------------------------
+
+
+def test_linear_decay_values() -> None:
+    np.testing.assert_allclose(sch.linear_decay(4, 2.0), [1.6, 1.2, 0.8, 0.4], rtol=1e-15)
+    assert sch.linear_decay(1).shape == (1,) and sch.linear_decay(1)[0] == 0.5
+
+
+def test_other_schedules() -> None:
+    np.testing.assert_array_equal(sch.constant_schedule(3, 0.5), [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(sch.inverse_sqrt_schedule(4), [1, 1 / math.sqrt(2), 1 / math.sqrt(3), 0.5])
+
+
+@pytest.mark.parametrize("fn", [sch.linear_decay, sch.constant_schedule, sch.inverse_sqrt_schedule])
+def test_schedules_reject_bad_input(fn) -> None:
+    with pytest.raises(ValueError, match="T must be >= 1"):
+        fn(0)
+    with pytest.raises(ValueError, match="T must be an integer"):
+        fn(10.0)
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        fn(10, -1.0)
+    with pytest.raises(ValueError, match="alpha must be finite"):
+        fn(10, float("inf"))
+
+
+# --- the bound ------------------------------------------------------------------------------
+
+
+def test_bound_matches_eq8_exactly_in_rationals() -> None:
+    rng = random.Random(1)
+    for T in (1, 2, 3, 7, 25):
+        eta = [Fraction(rng.randint(1, 50), rng.randint(1, 50)) for _ in range(T)]
+        D, G = Fraction(3, 2), Fraction(2, 3)
+        exact = bound_eq8(eta, D, G)
+        got = sch.last_iterate_bound(np.array([float(e) for e in eta]), float(D), float(G))
+        assert got == pytest.approx(float(exact), rel=1e-13)
+
+
+def test_bound_hand_example_and_conventions() -> None:
+    # T = 2, η = (2/3, 1/3): 1/2 + (1/2)(4/9 ÷ 1/3 + 1/3) = 4/3.
+    assert sch.last_iterate_bound([2 / 3, 1 / 3]) == pytest.approx(4 / 3, rel=1e-15)
+    # A zero rate in the middle contributes nothing (0²/x = 0) ...
+    assert sch.last_iterate_bound([1.0, 0.0, 1.0]) == pytest.approx(0.5 / 2 + 0.5 * (1 + 0 + 1))
+    # ... a vanishing tail after a positive rate makes the bound vacuous.
+    assert sch.last_iterate_bound([1.0, 1.0, 0.0]) == math.inf
+    assert sch.last_iterate_bound(sch.linear_decay(5) - sch.linear_decay(5)[-1]) == math.inf
+
+
+def test_bound_accepts_float32_and_is_computed_in_float64() -> None:
+    eta = sch.linear_decay(1000)
+    assert sch.last_iterate_bound(eta.astype(np.float32)) == pytest.approx(
+        sch.last_iterate_bound(eta), rel=1e-6
+    )
+
+
+def test_bound_scaling_in_D_and_G() -> None:
+    eta = sch.inverse_sqrt_schedule(50, 0.1)
+    base = sch.last_iterate_bound(eta, 1.0, 1.0)
+    total, quad = eta.sum(), base - 0.5 / eta.sum()
+    assert sch.last_iterate_bound(eta, 2.0, 3.0) == pytest.approx(4 / (2 * total) + 9 * quad, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("eta", "message"),
+    [
+        ([1.0, -0.1], "eta must be >= 0"),
+        ([0.0, 0.0], "must not be all zero"),
+        ([1.0, float("nan")], "finite"),
+        ([1.0, float("inf")], "finite"),
+        ([[1.0, 1.0]], "must be 1-D"),
+        ([], "must not be empty"),
+        ([1, 2], "floating dtype"),
+    ],
+)
+def test_bound_rejects_bad_schedules(eta, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        sch.last_iterate_bound(np.asarray(eta) if eta else np.zeros(0))
+
+
+@pytest.mark.parametrize(("D", "G", "message"), [(0.0, 1.0, "D must be > 0"), (1.0, -1.0, "G must be > 0"),
+                                                 (float("nan"), 1.0, "D must be finite")])
+def test_bound_rejects_bad_scales(D, G, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        sch.last_iterate_bound([1.0], D, G)
+    with pytest.raises(ValueError, match=message):
+        sch.optimal_schedule(5, D, G)
+
+
+def test_gradient_matches_finite_differences() -> None:
+    eta = sch.linear_decay(12, 0.3) + 0.01
+    value, grad = sch.bound_value_and_grad(eta, 1.5, 0.7)
+    assert value == pytest.approx(sch.last_iterate_bound(eta, 1.5, 0.7), rel=1e-15)
+    h = 1e-6
+    for i in (0, 5, 11):
+        up, down = eta.copy(), eta.copy()
+        up[i] += h
+        down[i] -= h
+        fd = (sch.last_iterate_bound(up, 1.5, 0.7) - sch.last_iterate_bound(down, 1.5, 0.7)) / (2 * h)
+        assert grad[i] == pytest.approx(fd, rel=1e-6, abs=1e-9)  # central differences: O(h²) + rounding/h
+
+
+def test_tune_scale_is_the_best_scale() -> None:
+    shape = sch.inverse_sqrt_schedule(40)
+    alpha, best = sch.tune_scale(shape, 2.0, 0.5)
+    assert sch.last_iterate_bound(alpha * shape, 2.0, 0.5) == pytest.approx(best, rel=1e-13)
+    for factor in (0.99, 1.01):
+        assert sch.last_iterate_bound(factor * alpha * shape, 2.0, 0.5) > best
+    with pytest.raises(ValueError, match="bound is infinite"):
+        sch.tune_scale([1.0, 0.0])
+
+
+# --- the exact minimiser ----------------------------------------------------------------------
+
+
+def test_tail_values_recursion() -> None:
+    v = sch.optimal_tail_values(4)
+    assert v[-1] == 1.0
+    for k in range(3):
+        assert v[k] == pytest.approx(2 * math.sqrt(1 + v[k + 1]) - 2, rel=1e-15)
+    assert sch.optimal_tail_values(2)[0] == pytest.approx(2 * math.sqrt(2) - 2, rel=1e-15)
+
+
+def test_optimal_schedule_T2_matches_sympy() -> None:
+    # With η_1 + η_2 = 1, the bound's quadratic part is x²/(1-x) + (1-x); minimise it exactly.
+    x = sp.symbols("x", positive=True)
+    q = x**2 / (1 - x) + (1 - x)
+    roots = [r for r in sp.solve(sp.diff(q, x), x) if 0 < r < 1]
+    assert len(roots) == 1
+    eta = sch.optimal_schedule(2)
+    assert eta[0] / eta.sum() == pytest.approx(float(roots[0]), rel=1e-14)
+    assert sch.optimal_bound(2) == pytest.approx(float(sp.sqrt(q.subs(x, roots[0]))), rel=1e-14)
+
+
+@pytest.mark.parametrize("T", [1, 2, 10, 300])
+def test_optimal_schedule_is_stationary_and_attains_optimal_bound(T) -> None:
+    eta = sch.optimal_schedule(T, 2.0, 3.0)
+    assert eta.shape == (T,) and np.all(eta > 0)
+    value, grad = sch.bound_value_and_grad(eta, 2.0, 3.0)
+    assert value == pytest.approx(sch.optimal_bound(T, 2.0, 3.0), rel=1e-12)
+    # The bound is convex, so a zero gradient certifies the global minimum; the gradient's scale is
+    # value/η (the bound is a sum of terms homogeneous of degree ±1 in η).
+    assert np.max(np.abs(grad * eta)) < 1e-12 * value
+
+
+def test_optimal_schedule_T1_and_scaling() -> None:
+    np.testing.assert_allclose(sch.optimal_schedule(1, 2.0, 4.0), [0.5])  # min of D²/2η + G²η/2
+    np.testing.assert_allclose(sch.optimal_schedule(50, 3.0, 2.0), 1.5 * sch.optimal_schedule(50), rtol=1e-14)
+
+
+def test_optimal_schedule_beats_other_schedules() -> None:
+    T = 60
+    best = sch.optimal_bound(T)
+    rng = np.random.default_rng(0)
+    shapes = [sch.linear_decay(T), sch.constant_schedule(T), *rng.uniform(0.01, 1.0, (20, T))]
+    assert all(sch.tune_scale(s)[1] > best for s in shapes)
+
+
+def test_numerical_minimiser_agrees() -> None:
+    T = 30
+    eta = sch.minimise_bound_numerically(T)
+    assert sch.last_iterate_bound(eta) == pytest.approx(sch.optimal_bound(T), rel=1e-12)
+    np.testing.assert_allclose(eta, sch.optimal_schedule(T), rtol=1e-5)
+
+
+def test_optimal_schedule_rejects_bad_T() -> None:
+    with pytest.raises(ValueError, match="T must be >= 1"):
+        sch.optimal_schedule(0)
+    with pytest.raises(ValueError, match="T must be an integer"):
+        sch.optimal_bound(2.5)
+
+
+# --- the identity -----------------------------------------------------------------------------
+
+
+def test_identity_exact_in_rationals() -> None:
+    rng = random.Random(7)
+    T = 60
+    w = [Fraction(rng.randint(1, 99), rng.randint(1, 99)) for _ in range(T)]
+    q = [Fraction(rng.randint(-99, 99), rng.randint(1, 99)) for _ in range(T)]
+    assert sch.weighted_identity_rhs(w, q) == q[-1]
+
+
+def test_identity_symbolic_small_T() -> None:
+    w, q = sp.symbols("w1:5", positive=True), sp.symbols("q1:5")
+    assert sp.simplify(sch.weighted_identity_rhs(w, q) - q[-1]) == 0
+
+
+def test_identity_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        sch.weighted_identity_rhs([1, 2], [1])
+    with pytest.raises(ValueError, match=">= 1"):
+        sch.weighted_identity_rhs([], [])
+    with pytest.raises(ValueError, match="nonzero"):
+        sch.weighted_identity_rhs([1, -1, 0], [1, 2, 3])
+
+
+# --- SGD --------------------------------------------------------------------------------------
+
+
+def test_sgd_deterministic_case() -> None:
+    # p = 0: ξ = -1 always; from θ_1 = 1 the iterate walks down by η_t until it reaches θ* = -1.
+    run = sch.sgd_abs_loss(jax.random.key(0), [0.5, 0.5, 0.25, 1.0], n_paths=3, p=0.0)
+    np.testing.assert_allclose(run.final_excess, [0.75] * 3)  # θ_4 = 1 - 1.25 = -0.25
+    np.testing.assert_allclose(run.weighted_excess, [0.5 * 2 + 0.5 * 1.5 + 0.25 * 1 + 0.75] * 3)
+
+
+def test_sgd_shapes_seeds_and_bound() -> None:
+    key = jax.random.key(3)
+    T, D, G = 200, 2.0, 1.0
+    etas = np.stack([sch.tune_scale(s, D, G)[0] * s for s in (sch.linear_decay(T), sch.constant_schedule(T))])
+    run = sch.sgd_abs_loss(key, etas, n_paths=500, p=0.3)
+    assert run.final_excess.shape == (2, 500) and np.all(run.final_excess >= 0)
+    again = sch.sgd_abs_loss(key, etas[0], n_paths=500, p=0.3)
+    np.testing.assert_array_equal(again.final_excess, run.final_excess[0])  # same key, same paths
+    for eta, final in zip(etas, run.final_excess, strict=True):
+        stderr = final.std() / math.sqrt(final.size)
+        assert final.mean() - 4 * stderr <= sch.last_iterate_bound(eta, D, G)
+
+
+def test_sgd_rejects_bad_input() -> None:
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match=r"p must be < 0\.5"):
+        sch.sgd_abs_loss(key, [0.1, 0.1], p=0.5)
+    with pytest.raises(ValueError, match="key must be a single JAX PRNG key"):
+        sch.sgd_abs_loss(0, [0.1, 0.1])
+    with pytest.raises(ValueError, match="n_paths must be >= 1"):
+        sch.sgd_abs_loss(key, [0.1, 0.1], n_paths=0)
+    with pytest.raises(ValueError, match="eta must be >= 0"):
+        sch.sgd_abs_loss(key, [0.1, -0.1])
+    with pytest.raises(ValueError, match=r"1-D .* or 2-D"):
+        sch.sgd_abs_loss(key, np.ones((1, 2, 2)))
