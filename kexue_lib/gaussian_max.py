@@ -54,6 +54,8 @@ __all__ = [
     "gumbel_constants",
     "inverse_cdf_approx",
     "laplace_mode",
+    "max_density",
+    "row_maxima",
 ]
 
 #: Largest gap ``c`` with ``bf16(exp(-c)) == 1``: ``exp(-c)`` must reach the midpoint ``1 - 2**-9``
@@ -111,17 +113,22 @@ def laplace_mode(n: int, dps: int = 30) -> mpmath.mpf:
 
     The root of the stationarity equation :math:`(n-1)\\varphi(z) = z\\,\\Phi(z)`; for ``n >= 2`` the
     left side minus the right is strictly decreasing, so the root is unique and lies in
-    ``(0, sqrt(2 log n) + 1)``, where it is found by the Illinois (bracketing) method. ``n = 1``: 0.
+    ``(0.001, sqrt(2 log n) + 1)``, where bisection on the logarithm of both sides, then the secant
+    method, find it. ``n = 1``: 0.
     """
     n = _check_n(n)
     dps = validate.integer("dps", dps, minimum=5, maximum=200)
     if n == 1:
         return mpmath.mpf(0)
     with mpmath.workdps(dps + 5):
-        def g(z: mpmath.mpf) -> mpmath.mpf:
-            return (n - 1) * mpmath.npdf(z) - z * mpmath.ncdf(z)
+        def h(z: mpmath.mpf) -> mpmath.mpf:  # log of the two sides: smooth and decreasing in z
+            return mpmath.log(n - 1) + mpmath.log(mpmath.npdf(z)) - mpmath.log(z * mpmath.ncdf(z))
 
-        return mpmath.findroot(g, (mpmath.mpf(0), _max_location(n) + 1), solver="illinois")
+        lo, hi = mpmath.mpf("1e-3"), _max_location(n) + 1
+        for _ in range(30):  # bisection to ~1e-9, then the secant method polishes to dps digits
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if h(mid) > 0 else (lo, mid)
+        return mpmath.findroot(h, (lo, hi), solver="secant")
 
 
 def gumbel_constants(n: int) -> tuple[float, float]:
@@ -346,8 +353,8 @@ def _top_two(key: jax.Array, n: jax.Array, rows: int) -> tuple[jax.Array, jax.Ar
     return invert(log_cdf_1), invert(log_cdf_2)
 
 
-@partial(jax.jit, static_argnames=("event", "chunks"))
-def _count_top_two(key: jax.Array, n: jax.Array, rows: jax.Array, event: str, chunks: int) -> jax.Array:
+@partial(jax.jit, static_argnames=("event",))
+def _count_top_two(key: jax.Array, n: jax.Array, rows: jax.Array, event: str, chunks: jax.Array) -> jax.Array:
     def body(i: jax.Array, count: jax.Array) -> jax.Array:
         z1, z2 = _top_two(jax.random.fold_in(key, i), n, _CHUNK)
         if event == "cast":
@@ -367,7 +374,7 @@ def _mc(key: object, n: object, rows: object, event: str) -> tuple[float, float]
     if n == 1:
         return 0.0, 0.0
     chunks = -(-rows // _CHUNK)
-    count = int(_count_top_two(key, jnp.float32(n), jnp.int32(rows), event, chunks))
+    count = int(_count_top_two(key, jnp.float32(n), jnp.int32(rows), event, jnp.int32(chunks)))
     p = count / rows
     return p, math.sqrt(p * (1 - p) / rows)
 
@@ -425,3 +432,44 @@ def duplicate_max_bruteforce(
     total = chunks * chunk_rows
     p = count / total
     return p, math.sqrt(p * (1 - p) / total)
+
+
+@partial(jax.jit, static_argnames=("n", "chunk_rows", "chunks", "dtype"))
+def _row_maxima(key: jax.Array, n: int, chunk_rows: int, chunks: int, dtype: jnp.dtype) -> jax.Array:
+    def one(i: jax.Array) -> jax.Array:
+        return jax.random.normal(jax.random.fold_in(key, i), (chunk_rows, n), dtype).max(axis=1)
+
+    return jax.lax.map(one, jnp.arange(chunks)).reshape(-1)
+
+
+def row_maxima(
+    key: jax.Array, n: int, rows: int, *, chunk_rows: int = 500, dtype: str = "float32"
+) -> jax.Array:
+    """The post's NumPy experiment in JAX: the maxima of ``rows`` rows of ``n`` iid N(0,1).
+
+    Rows are drawn ``chunk_rows`` at a time (``rows`` must be a multiple of it) under
+    ``jax.lax.map``, so memory stays at ``chunk_rows * n`` numbers. ``dtype`` is ``"float32"``
+    or ``"float64"`` (the latter needs ``jax_enable_x64``).
+    """
+    key = validate.prng_key("key", key)
+    n = _check_n(n)
+    rows = validate.integer("rows", rows, minimum=1)
+    chunk_rows = validate.integer("chunk_rows", chunk_rows, minimum=1)
+    if rows % chunk_rows:
+        raise ValueError(f"rows must be a multiple of chunk_rows={chunk_rows}, got {rows}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError("dtype 'float64' needs jax.config.update('jax_enable_x64', True)")
+    return _row_maxima(key, n, chunk_rows, rows // chunk_rows, jnp.dtype(dtype))
+
+
+def max_density(z: object, n: int) -> np.ndarray:
+    """The density :math:`n\\Phi(z)^{n-1}\\varphi(z)` of the maximum of ``n`` iid N(0,1), in float64.
+
+    Evaluated as ``exp(log n + (n-1) log_ndtr(z) + log phi(z))`` so that no power underflows
+    before the product does.
+    """
+    n = _check_n(n)
+    x = np.asarray(validate.array("z", z, finite=True), dtype=np.float64)
+    return np.exp(math.log(n) + (n - 1) * special.log_ndtr(x) - x * x / 2 - 0.5 * math.log(2 * math.pi))
