@@ -29,6 +29,7 @@ import scipy.optimize
 from kexue_lib import validate
 
 __all__ = [
+    "FAMILIES",
     "SGDRun",
     "bound_value_and_grad",
     "constant_schedule",
@@ -41,6 +42,7 @@ __all__ = [
     "optimal_tail_values",
     "sgd_abs_loss",
     "tune_scale",
+    "tuned_bound_curve",
     "weighted_identity_rhs",
 ]
 
@@ -73,36 +75,38 @@ def inverse_sqrt_schedule(T: int, alpha: float = 1.0) -> np.ndarray:
 # --- the bound (10) -------------------------------------------------------------------------
 
 
-def _bound_terms(eta: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _bound_terms(eta: Any, xp: Any = np) -> tuple[Any, Any]:
     """``(η_{1:T}, Σ_t η_t²/η_{min(t+1,T):T})`` in O(T), with ``0²/0 = 0`` and ``x²/0 = ∞``.
 
-    The tail sums are accumulated from the end (a reversed cumulative sum), so the small tails
-    near ``t = T`` carry no cancellation error, unlike ``η_{1:T} - η_{1:t}``.
+    ``xp`` is the array module: NumPy for values (no compilation per length, so scans over many
+    T stay fast), ``jax.numpy`` inside the jitted gradient. The tail sums are accumulated from
+    the end (a reversed cumulative sum), so the small tails near ``t = T`` carry no cancellation
+    error, unlike ``η_{1:T} - η_{1:t}``.
     """
-    tail = jnp.cumsum(eta[::-1])[::-1]  # tail[i] = η_{i+1:T} (0-based i)
-    denom = jnp.concatenate([tail[1:], eta[-1:]])  # η_{min(t+1,T):T}
+    tail = xp.cumsum(eta[::-1])[::-1]  # tail[i] = η_{i+1:T} (0-based i)
+    denom = xp.concatenate([tail[1:], eta[-1:]])  # η_{min(t+1,T):T}
     positive = denom > 0
-    ratio = eta**2 / jnp.where(positive, denom, 1.0)
-    terms = jnp.where(eta > 0, jnp.where(positive, ratio, jnp.inf), 0.0)
-    return tail[0], jnp.sum(terms)
+    ratio = eta**2 / xp.where(positive, denom, 1.0)
+    terms = xp.where(eta > 0, xp.where(positive, ratio, xp.inf), 0.0)
+    return tail[0], xp.sum(terms)
 
 
-@jax.jit
 def _bound(eta: jax.Array, D: jax.Array, G: jax.Array) -> jax.Array:
-    total, quad = _bound_terms(eta)
+    total, quad = _bound_terms(eta, jnp)
     return D**2 / (2.0 * total) + 0.5 * G**2 * quad
 
 
 _bound_value_and_grad = jax.jit(jax.value_and_grad(_bound))
 
 
-def _check_schedule(eta: Any) -> jax.Array:
-    """Validate a schedule (call inside ``jax.enable_x64``): 1-D, finite, >= 0, not all zero."""
-    eta = validate.array("eta", eta, ndim=1).astype(jnp.float64)
-    if bool(jnp.any(eta < 0)):
-        raise ValueError(f"eta must be >= 0 (a learning rate cannot be negative), got min {float(eta.min())}")
-    if not bool(jnp.any(eta > 0)):
-        raise ValueError("eta must not be all zero (the bound D²/(2 η_{1:T}) would be infinite)")
+def _check_schedule(eta: Any, name: str = "eta") -> np.ndarray:
+    """Validate a schedule: 1-D, finite, floating, >= 0, not all zero; returned as float64 NumPy."""
+    with jax.enable_x64(True):  # so that float64 input is not rounded to float32 on the way
+        eta = np.asarray(validate.array(name, eta, ndim=1), dtype=np.float64)
+    if np.any(eta < 0):
+        raise ValueError(f"{name} must be >= 0 (a learning rate cannot be negative), got min {eta.min()}")
+    if not np.any(eta > 0):
+        raise ValueError(f"{name} must not be all zero (the bound D²/(2 η_{{1:T}}) would be infinite)")
     return eta
 
 
@@ -121,18 +125,28 @@ def last_iterate_bound(eta: Any, D: float = 1.0, G: float = 1.0) -> float:
     ``D <= 0`` or ``G <= 0``.
     """
     D, G = _check_scales(D, G)
-    with jax.enable_x64(True):
-        eta = _check_schedule(eta)
-        return float(_bound(eta, jnp.float64(D), jnp.float64(G)))
+    eta = _check_schedule(eta)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        total, quad = _bound_terms(eta)
+    return float(D**2 / (2 * total) + G**2 / 2 * quad)
 
 
 def bound_value_and_grad(eta: Any, D: float = 1.0, G: float = 1.0) -> tuple[float, np.ndarray]:
     """The bound (10) and its exact gradient with respect to every ``η_t`` (JAX autodiff, float64)."""
     D, G = _check_scales(D, G)
+    eta = _check_schedule(eta)
     with jax.enable_x64(True):
-        eta = _check_schedule(eta)
-        value, grad = _bound_value_and_grad(eta, jnp.float64(D), jnp.float64(G))
+        value, grad = _bound_value_and_grad(jnp.asarray(eta), jnp.float64(D), jnp.float64(G))
         return float(value), np.asarray(grad)
+
+
+def _tune(shape: np.ndarray, D: float, G: float) -> tuple[float, float]:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        total, quad = (float(x) for x in _bound_terms(shape))
+    if not math.isfinite(quad):
+        raise ValueError("shape has a vanishing tail after a positive rate: its bound is infinite")
+    a, b = D**2 / (2 * total), G**2 * quad / 2
+    return math.sqrt(a / b), 2 * math.sqrt(a * b)
 
 
 def tune_scale(shape: Any, D: float = 1.0, G: float = 1.0) -> tuple[float, float]:
@@ -143,28 +157,61 @@ def tune_scale(shape: Any, D: float = 1.0, G: float = 1.0) -> tuple[float, float
     there is ``2√(ab) = D·G·√(Q/shape_{1:T})``. Returns ``(α, bound)``.
     """
     D, G = _check_scales(D, G)
-    with jax.enable_x64(True):
-        shape = _check_schedule(shape)
-        total, quad = (float(x) for x in _bound_terms(shape))
-    if not math.isfinite(quad):
-        raise ValueError("shape has a vanishing tail after a positive rate: its bound is infinite")
-    a, b = D**2 / (2 * total), G**2 * quad / 2
-    return math.sqrt(a / b), 2 * math.sqrt(a * b)
+    return _tune(_check_schedule(shape, "shape"), D, G)
+
+
+#: The schedule families :func:`tuned_bound_curve` knows, as functions of T (with α = 1).
+FAMILIES = {
+    "constant": lambda T: constant_schedule(T),
+    "inverse_sqrt": lambda T: inverse_sqrt_schedule(T),
+    "linear_decay": lambda T: linear_decay(T),
+    "optimal": lambda T: optimal_schedule(T),
+}
+
+
+def tuned_bound_curve(family: str, Ts: Any, D: float = 1.0, G: float = 1.0) -> np.ndarray:
+    """The bound (10) of a schedule family at its best scale (:func:`tune_scale`), for each T in Ts.
+
+    ``family`` is one of ``"constant"`` (α), ``"inverse_sqrt"`` (α/√t), ``"linear_decay"``
+    (α(1 - t/(T+1))) or ``"optimal"`` (:func:`optimal_schedule`, whose bound is ``D·G·√V_1``).
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
+    D, G = _check_scales(D, G)
+    Ts = [validate.integer("T", T, minimum=1) for T in np.atleast_1d(np.asarray(Ts, dtype=object))]
+    if family == "optimal":
+        v = _universal_tail_values(max(Ts))
+        return D * G * np.sqrt(v[np.asarray(Ts) - 1])
+    return np.array([_tune(FAMILIES[family](T), D, G)[1] for T in Ts])
 
 
 # --- the exact minimiser of (10) --------------------------------------------------------------
 
 
 @jax.jit
-def _tail_values(v_last: jax.Array, steps: jax.Array) -> jax.Array:
-    """Backward recursion ``V_k = 2(√(1+V_{k+1}) - 1)`` written without cancellation."""
+def _tail_recursion(n: jax.Array, buffer: jax.Array) -> jax.Array:
+    """``v_0 = 1``, ``v_{j+1} = 2(√(1+v_j) - 1)``, written without cancellation, into ``buffer[:n]``."""
 
-    def step(v: jax.Array, _: jax.Array) -> tuple[jax.Array, jax.Array]:
-        nxt = 2.0 * v / (jnp.sqrt(1.0 + v) + 1.0)
-        return nxt, nxt
+    def step(j: jax.Array, vs: jax.Array) -> jax.Array:
+        v = vs[j - 1]
+        return vs.at[j].set(2.0 * v / (jnp.sqrt(1.0 + v) + 1.0))
 
-    _, vs = jax.lax.scan(step, v_last, steps)
-    return vs
+    return jax.lax.fori_loop(1, n, step, buffer.at[0].set(1.0))
+
+
+_TAIL_CACHE: dict[int, np.ndarray] = {}
+
+
+def _universal_tail_values(T: int) -> np.ndarray:
+    """``v_0, v_1, ...`` (at least T of them): ``V_k`` of horizon T is ``v_{T-k}``, for every T at once.
+
+    Computed once per power-of-two length (one compilation each) and cached.
+    """
+    size = max(1024, 1 << (T - 1).bit_length())
+    if size not in _TAIL_CACHE:
+        with jax.enable_x64(True):
+            _TAIL_CACHE[size] = np.asarray(_tail_recursion(jnp.int32(size), jnp.zeros(size, jnp.float64)))
+    return _TAIL_CACHE[size]
 
 
 def optimal_tail_values(T: int) -> np.ndarray:
@@ -175,9 +222,7 @@ def optimal_tail_values(T: int) -> np.ndarray:
     ``r = η_{k+1:T}/η_{k:T}`` of ``(1-r)²/r + r V_{k+1}``, reached at ``r = 1/√(1 + V_{k+1})``.
     """
     T = validate.integer("T", T, minimum=1)
-    with jax.enable_x64(True):
-        vs = np.asarray(_tail_values(jnp.float64(1.0), jnp.zeros(T - 1)))
-    return np.concatenate([vs[::-1], [1.0]])
+    return _universal_tail_values(T)[:T][::-1].copy()
 
 
 def optimal_bound(T: int, D: float = 1.0, G: float = 1.0) -> float:
@@ -189,10 +234,10 @@ def optimal_bound(T: int, D: float = 1.0, G: float = 1.0) -> float:
 def optimal_schedule(T: int, D: float = 1.0, G: float = 1.0) -> np.ndarray:
     """The schedule of length T that minimises :func:`last_iterate_bound` exactly, in O(T).
 
-    With tail sums ``S_k = η_{k:T}``, the bound is ``D²/(2 S_1) + (G²/2) Σ_k S_k f(r_k) + ...``
-    where ``r_k = S_{k+1}/S_k``; dynamic programming over ``k`` (see
-    :func:`optimal_tail_values`) gives every optimal ratio in closed form, and the total mass is
-    ``S_1 = D/(G √V_1)``. Then ``η_k = S_k (1 - r_k)`` for ``k < T`` and ``η_T = S_T``.
+    With tail sums ``S_k = η_{k:T}`` and ratios ``r_k = S_{k+1}/S_k``, the bound is
+    ``D²/(2 S_1) + (G²/2) S_1 (Σ_{k<T} (S_k/S_1) (1-r_k)²/r_k + S_T/S_1)``; dynamic programming
+    over ``k`` (see :func:`optimal_tail_values`) gives every optimal ratio in closed form, and the
+    total mass is ``S_1 = D/(G √V_1)``. Then ``η_k = S_k (1 - r_k)`` for ``k < T`` and ``η_T = S_T``.
     """
     T = validate.integer("T", T, minimum=1)
     D, G = _check_scales(D, G)
@@ -221,7 +266,7 @@ def minimise_bound_numerically(
     max_iter = validate.integer("max_iter", max_iter, minimum=1)
     tol = validate.real("tol", tol, positive=True)
     shape = linear_decay(T)
-    alpha, _ = tune_scale(shape, D, G)
+    alpha, _ = _tune(shape, D, G)
     u0 = np.log(alpha * shape)
 
     with jax.enable_x64(True):
@@ -335,11 +380,12 @@ def sgd_abs_loss(
         raise ValueError(f"p must be < 0.5 (so that the minimiser is θ* = -1), got {p}")
     theta1 = validate.real("theta1", theta1)
     with jax.enable_x64(True):
-        rows = validate.array("eta", eta)
-        if rows.ndim not in (1, 2):
-            raise ValueError(f"eta must be 1-D (one schedule) or 2-D (one per row), got shape {rows.shape}")
-        rows = np.atleast_2d(np.asarray([_check_schedule(r) for r in rows.reshape(-1, rows.shape[-1])]))
-        T = rows.shape[1]
+        rows = np.asarray(validate.array("eta", eta), dtype=np.float64)
+    if rows.ndim not in (1, 2):
+        raise ValueError(f"eta must be 1-D (one schedule) or 2-D (one per row), got shape {rows.shape}")
+    rows = np.stack([_check_schedule(r) for r in np.atleast_2d(rows)])
+    T = rows.shape[1]
+    with jax.enable_x64(True):
         # Zero-pad to a power of two (at least 1024), so that runs of different T share one compilation.
         padded = np.zeros((rows.shape[0], max(1024, 1 << T.bit_length())))
         padded[:, :T] = rows

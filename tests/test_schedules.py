@@ -256,3 +256,22 @@ def test_sgd_rejects_bad_input() -> None:
         sch.sgd_abs_loss(key, [0.1, -0.1])
     with pytest.raises(ValueError, match=r"1-D .* or 2-D"):
         sch.sgd_abs_loss(key, np.ones((1, 2, 2)))
+
+
+def test_tuned_bound_curve_matches_single_calls() -> None:
+    Ts = [1, 7, 40]
+    for family, make in sch.FAMILIES.items():
+        curve = sch.tuned_bound_curve(family, Ts, 2.0, 0.5)
+        expected = [sch.tune_scale(make(T), 2.0, 0.5)[1] for T in Ts]
+        np.testing.assert_allclose(curve, expected, rtol=1e-12)
+    np.testing.assert_allclose(sch.tuned_bound_curve("optimal", [3, 5000]),
+                               [sch.optimal_bound(3), sch.optimal_bound(5000)], rtol=1e-15)
+
+
+def test_tuned_bound_curve_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="family must be one of"):
+        sch.tuned_bound_curve("cosine", [10])
+    with pytest.raises(ValueError, match="T must be >= 1"):
+        sch.tuned_bound_curve("constant", [10, 0])
+    with pytest.raises(ValueError, match="T must be an integer"):
+        sch.tuned_bound_curve("constant", [2.5])
