@@ -1,0 +1,349 @@
+"""Softmax attention: robustness of the output to iid logit noise, and the entropy bounds.
+
+Kernels and helpers for the chapter on Su Jianlin's post 9593 (kexue.fm/archives/9593) and its
+comment thread.
+
+Entropy. For logits :math:`x\\in\\mathbb R^n` and :math:`p=\\operatorname{softmax}(x)` the entropy is
+:math:`H=\\log Z-\\sum_i p_i x_i` with :math:`Z=\\sum_i e^{x_i}`. With every logit in
+:math:`[-\\beta,\\beta]` the entropy is at least :math:`\\log n-g^*(\\beta)`, where a fraction
+:math:`t` of the logits sits at :math:`-\\beta` and :math:`1-t` at :math:`+\\beta` and
+
+.. math::  t^*(\\beta)=\\frac{1+\\coth\\beta}{2}-\\frac{\\beta}{2\\sinh^2\\beta},\\qquad
+           g^*(\\beta)=\\beta\\coth\\beta-1+\\log\\frac{\\sinh\\beta}{\\beta}.
+
+Robustness. :func:`noisy_attention_errors` measures :math:`\\|\\tilde o-o\\|/\\|o\\|` for the
+attention output with and without iid noise on the logits, for many sequence lengths at once
+(prefix sums of one long draw), together with the delta-method scale
+:math:`\\sqrt{\\sum_i p_i^2\\|v_i-o\\|^2}/\\|o\\|`; multiplied by :math:`\\sqrt\\kappa`
+(:func:`noise_kappa`) it predicts the root-mean-square error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import partial
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+
+from kexue_lib import validate
+
+Noise = Literal["gaussian", "laplace"]
+NOISES: tuple[str, ...] = ("gaussian", "laplace")
+
+__all__ = [
+    "attention",
+    "beta_for_entropy_floor",
+    "entropy",
+    "min_entropy_gap",
+    "min_entropy_vertex",
+    "noise_kappa",
+    "noisy_attention_errors",
+    "projected_gradient_min_entropy",
+    "two_level_gap",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Entropy of a softmax
+# --------------------------------------------------------------------------------------------
+
+
+def _entropy(logits: jax.Array, axis: int = -1) -> jax.Array:
+    """Entropy of softmax(logits) along ``axis``, traceable (no validation)."""
+    logp = jax.nn.log_softmax(logits, axis=axis)
+    # p log p with p = 0 (a logit ~ 700 below the largest) is 0: exp(logp) underflows to 0 and
+    # logp stays finite, so the product is 0, never nan.
+    return -jnp.sum(jnp.exp(logp) * logp, axis=axis)
+
+
+_entropy_jit = jax.jit(_entropy, static_argnames="axis")
+
+
+def entropy(logits: jax.Array, axis: int = -1) -> jax.Array:
+    """Entropy (nats) of ``softmax(logits)`` along ``axis``, stable for large logits.
+
+    Computed as :math:`-\\sum_i p_i\\log p_i` from ``log_softmax``, which subtracts the largest
+    logit first, so logits of size 1e4 (or a one-hot limit) give the right entropy instead of
+    overflowing. The result is in ``[0, log n]`` up to rounding.
+
+    Raises ``ValueError`` for a non-floating, empty or non-finite ``logits`` or an ``axis``
+    outside the array's dimensions.
+    """
+    x = validate.array("logits", logits)
+    if x.ndim == 0:
+        raise ValueError("logits must have at least one dimension, got a scalar")
+    axis = validate.integer("axis", axis, minimum=-x.ndim, maximum=x.ndim - 1)
+    return _entropy_jit(x, axis=axis % x.ndim)
+
+
+# --------------------------------------------------------------------------------------------
+# Two-level logits: the minimum entropy over [-beta, beta]^n
+# --------------------------------------------------------------------------------------------
+
+
+def _mp_beta(beta: object) -> mpmath.mpf:
+    validate.real("beta", beta, positive=True)
+    return mpmath.mpf(beta) if not isinstance(beta, mpmath.mpf) else beta
+
+
+def _guard_digits(beta: mpmath.mpf) -> int:
+    """Extra decimal digits lost to cancellation for small beta (t* and g* are O(1) - O(1/beta))."""
+    return 10 + max(0, int(2 * -mpmath.log10(beta)) + 1)
+
+
+def two_level_gap(t: object, beta: object) -> mpmath.mpf:
+    """The entropy deficit ``log n - H`` of logits with a fraction ``t`` at -beta, ``1 - t`` at +beta.
+
+    .. math:: g(t)=\\beta\\,\\frac{(1-t)e^{\\beta}-te^{-\\beta}}{D}-\\log D,\\qquad
+              D=te^{-\\beta}+(1-t)e^{\\beta}.
+
+    It does not depend on ``n`` (when ``t n`` is an integer). Evaluated with mpmath at the current
+    ``mpmath.mp`` precision. ``t`` must lie in ``[0, 1]`` and ``beta`` be positive.
+    """
+    tf = validate.real("t", t, nonnegative=True)
+    if tf > 1:
+        raise ValueError(f"t must be <= 1, got {tf}")
+    b = _mp_beta(beta)
+    t = mpmath.mpf(t) if not isinstance(t, mpmath.mpf) else t
+    # Scaled by e^{-beta} so that large beta does not matter: D' = t e^{-2b} + (1 - t).
+    q = mpmath.exp(-2 * b)
+    d = t * q + (1 - t)
+    return b * ((1 - t) - t * q) / d - (mpmath.log(d) + b)
+
+
+def min_entropy_gap(beta: object) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """The optimal two-level fraction ``t*`` at -beta and the largest entropy deficit ``g*``.
+
+    Closed form (derived with sympy in the chapter):
+    ``t* = (1 + coth b)/2 - b/(2 sinh(b)^2)`` and ``g* = b coth b - 1 + log(sinh(b)/b)``;
+    at ``b = 1``, ``t* = (e^4 - 3e^2)/(1 - 2e^2 + e^4)``. Every softmax of ``n`` logits in
+    ``[-b, b]`` has entropy ``>= log n - g*``. Both values are ``mpmath.mpf`` correct to the
+    current ``mpmath.mp.dps`` (guard digits are added for small ``b``, where the closed forms
+    cancel). Raises ``ValueError`` unless ``beta > 0`` and finite.
+    """
+    b = _mp_beta(beta)
+    dps = mpmath.mp.dps
+    with mpmath.workdps(dps + _guard_digits(b)):
+        b = mpmath.mpf(b)
+        coth, sinh = mpmath.coth(b), mpmath.sinh(b)
+        t_star = (1 + coth) / 2 - b / (2 * sinh**2)
+        gap = b * coth - 1 + mpmath.log(sinh / b)
+    return +t_star, +gap
+
+
+def _vertex_entropy(n: int, k: int, b: mpmath.mpf) -> mpmath.mpf:
+    """Entropy of k logits at +b and n - k at -b (mpmath, scaled so large b cannot overflow)."""
+    q = mpmath.exp(-2 * b)
+    z = k + (n - k) * q  # Z e^{-b}
+    mean = b * (k - (n - k) * q) / z
+    return mpmath.log(z) + b - mean
+
+
+def min_entropy_vertex(n: int, beta: object) -> tuple[int, mpmath.mpf]:
+    """The entropy-minimising vertex of ``[-beta, beta]^n``: ``(k, H)`` with ``k`` logits at +beta.
+
+    ``H`` is that minimal entropy (``mpmath.mpf`` at the current precision). Ties go to the
+    smaller ``k``; ``n = 1`` gives ``(0, 0)``. Because the two-level deficit is unimodal in the
+    fraction, only the integers next to ``n (1 - t*)`` need checking, so the cost does not grow
+    with ``n``. Raises ``ValueError`` for a non-integer or ``n < 1``, or ``beta <= 0``.
+    """
+    n = validate.integer("n", n, minimum=1)
+    b = _mp_beta(beta)
+    if n == 1:
+        return 0, mpmath.mpf(0)
+    t_star, _ = min_entropy_gap(b)
+    centre = n * (1 - t_star)
+    lo, hi = int(mpmath.floor(centre)) - 1, int(mpmath.ceil(centre)) + 1
+    best_k, best_h = 0, mpmath.log(n)  # k = 0 (all equal) is the maximum, log n
+    for k in range(max(1, lo), min(n - 1, hi) + 1):
+        h = _vertex_entropy(n, k, b)
+        if h < best_h:
+            best_k, best_h = k, h
+    return best_k, best_h
+
+
+def beta_for_entropy_floor(n: int, target: object, *, rtol: float = 1e-12) -> mpmath.mpf:
+    """The smallest ``beta`` at which the minimum entropy over ``[-beta, beta]^n`` reaches ``target``.
+
+    The minimum (:func:`min_entropy_vertex`) falls continuously and monotonically from ``log n``
+    (beta -> 0) to 0 (beta -> inf), so bisection finds the crossing; the temperature is
+    ``1 / beta``. ``target`` must be in ``(0, log n)``; ``n >= 2``.
+    """
+    n = validate.integer("n", n, minimum=2)
+    target = validate.real("target", target, positive=True)
+    rtol = validate.real("rtol", rtol, positive=True)
+    if target >= math.log(n):
+        raise ValueError(f"target must be < log n = {math.log(n):.6g}, got {target}")
+    lo, hi = mpmath.mpf(0), mpmath.mpf(1)
+    while min_entropy_vertex(n, hi)[1] > target:
+        lo, hi = hi, 2 * hi
+    while hi - lo > rtol * hi:
+        mid = (lo + hi) / 2
+        if min_entropy_vertex(n, mid)[1] > target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+@partial(jax.jit, static_argnames=("steps",))
+def _pgd(x0: jax.Array, beta: jax.Array, lr: jax.Array, steps: int) -> jax.Array:
+    grad = jax.vmap(jax.grad(_entropy))
+
+    def step(_: int, x: jax.Array) -> jax.Array:
+        return jnp.clip(x - lr * grad(x), -beta, beta)
+
+    return jax.lax.fori_loop(0, steps, step, x0)
+
+
+def projected_gradient_min_entropy(
+    key: jax.Array, n: int, beta: float, *, starts: int = 256, steps: int = 500, lr: float | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """Minimise the softmax entropy over the box ``[-beta, beta]^n`` by projected gradient descent.
+
+    ``starts`` runs from points drawn uniformly in the box; each takes ``steps`` steps
+    ``x <- clip(x - lr * grad H(x), -beta, beta)``. The gradient is ``-p_i (x_i - E_p x)``, of size
+    about ``beta / n``, so the default ``lr = n`` moves a coordinate by O(beta) per step. Returns
+    the final points ``(starts, n)`` and their entropies ``(starts,)``.
+    """
+    key = validate.prng_key("key", key)
+    n = validate.integer("n", n, minimum=1)
+    beta = validate.real("beta", beta, positive=True)
+    starts = validate.integer("starts", starts, minimum=1)
+    steps = validate.integer("steps", steps, minimum=1)
+    lr = float(n) if lr is None else validate.real("lr", lr, positive=True)
+    x0 = jax.random.uniform(key, (starts, n), minval=-beta, maxval=beta)
+    x = _pgd(x0, jnp.asarray(beta, x0.dtype), jnp.asarray(lr, x0.dtype), steps)
+    return x, _entropy_jit(x)
+
+
+# --------------------------------------------------------------------------------------------
+# Robustness of attention to iid logit noise
+# --------------------------------------------------------------------------------------------
+
+
+def attention(scores: jax.Array, values: jax.Array) -> jax.Array:
+    """The attention output ``sum_i softmax(scores)_i values_i``.
+
+    ``scores`` has shape ``(..., n)`` and ``values`` ``(..., n, d)``.
+
+    Stable for large scores (softmax subtracts the maximum). Raises ``ValueError`` if the shapes
+    do not match or an input is not a finite floating array.
+    """
+    s = validate.array("scores", scores)
+    v = validate.array("values", values)
+    if v.ndim < 2 or s.ndim != v.ndim - 1:
+        raise ValueError(
+            "values must have one more dimension than scores, "
+            f"got shapes {tuple(s.shape)} and {tuple(v.shape)}"
+        )
+    validate.same_shape("scores", s, "values[..., 0]", v[..., 0])
+    return jnp.einsum("...n,...nd->...d", jax.nn.softmax(s, axis=-1), v)
+
+
+def noise_kappa(noise: str, scale: object) -> float:
+    """``Var(e^eps) / E[e^eps]^2`` for the noise law; ``inf`` when ``E[e^{2 eps}]`` diverges.
+
+    Gaussian with standard deviation ``scale``: ``e^{scale^2} - 1``. Laplace with scale ``b``:
+    ``E[e^{t eps}] = 1/(1 - b^2 t^2)`` for ``|t| < 1/b``, so ``kappa = (1 - b^2)^2/(1 - 4b^2) - 1``
+    for ``b < 1/2`` and infinite otherwise.
+    """
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    s = validate.real("scale", scale, nonnegative=True)
+    if noise == "gaussian":
+        return math.expm1(s * s)
+    if 2 * s >= 1:
+        return math.inf
+    return (1 - s * s) ** 2 / (1 - 4 * s * s) - 1
+
+
+@partial(jax.jit, static_argnames=("n_max", "d", "trials"))
+def _noisy_errors(key, idx, n_max, d, trials, laplace, scale, coupling, logit_scale):
+    ks, kz, ke = jax.random.split(key, 3)
+    dtype = jnp.result_type(float)
+    s = logit_scale * jax.random.normal(ks, (trials, n_max), dtype)
+    z = jax.random.normal(kz, (trials, n_max, d), dtype)
+    mu = jnp.full((d,), 1 / math.sqrt(d), dtype)  # |mu| = 1
+    v = mu + z
+    # both laws are drawn (cheap next to the values) so that one compilation serves both
+    xi = jnp.where(laplace, jax.random.laplace(ke, (trials, n_max), dtype),
+                   jax.random.normal(ke, (trials, n_max), dtype))
+    eps = scale * xi + coupling * z[..., 0]
+
+    # Position i (0-based) belongs to segment j = #{ns below i + 1}; summing each segment and then
+    # taking a cumulative sum over the few segments gives the prefix sums at every n in ns in
+    # O(n_max) work (a cumulative sum over all n_max positions is much slower on the CPU).
+    seg = jnp.searchsorted(idx, jnp.arange(n_max), side="left")
+
+    def prefix(x):
+        return jnp.cumsum(jax.ops.segment_sum(jnp.moveaxis(x, 1, 0), seg, num_segments=idx.shape[0]), 0)
+
+    def prefix_means(logits):
+        w = jnp.exp(logits - logits.max(axis=1, keepdims=True))
+        w2 = w * w
+        stacked = jnp.concatenate(
+            [w[..., None] * v, w[..., None], w2[..., None] * v, w2[..., None],
+             (w2 * jnp.sum(v * v, axis=-1))[..., None]], axis=-1)
+        sums = jnp.moveaxis(prefix(stacked), 0, 1)  # (trials, len(ns), 2 d + 3)
+        num, den = sums[..., :d], sums[..., d]
+        w2v, w2s, w2vv = sums[..., d + 1:2 * d + 1], sums[..., 2 * d + 1], sums[..., 2 * d + 2]
+        return num / den[..., None], den, w2s, w2v, w2vv
+
+    o, den, w2, w2v, w2vv = prefix_means(s)
+    o_noisy = prefix_means(s + eps)[0]
+    o_norm = jnp.linalg.norm(o, axis=-1)
+    err = jnp.linalg.norm(o_noisy - o, axis=-1) / o_norm
+    # sum_i p_i^2 |v_i - o|^2 with p_i = w_i / den, expanded so that prefix sums give every n.
+    spread2 = (w2vv - 2 * jnp.sum(o * w2v, axis=-1) + w2 * jnp.sum(o * o, axis=-1)) / den**2
+    return err, jnp.sqrt(jnp.maximum(spread2, 0)) / o_norm
+
+
+def noisy_attention_errors(
+    key: jax.Array,
+    ns: object,
+    *,
+    d: int = 8,
+    trials: int = 256,
+    noise: str = "gaussian",
+    scale: float = 1.0,
+    coupling: float = 0.0,
+    logit_scale: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relative error ``|o~ - o| / |o|`` of attention under logit noise, for every length in ``ns``.
+
+    Each trial draws scores ``s_i ~ N(0, logit_scale^2)``, values ``v_i = mu + z_i`` with
+    ``z_i ~ N(0, I_d)`` and ``|mu| = 1``, and noise ``eps_i = scale * xi_i + coupling * z_i[0]`` with
+    ``xi_i`` iid standard ``noise`` (Gaussian or Laplace). ``coupling = 0`` is the post's setting
+    (noise independent of the values); ``coupling != 0`` correlates the noise with the values.
+    The outputs with the first ``n`` tokens, for each ``n`` in ``ns``, come from prefix sums of
+    one draw of ``max(ns)`` tokens, so the curves over ``n`` are nested.
+
+    Returns ``(err, spread)``, arrays ``(trials, len(ns))``: the relative error, and the
+    delta-method scale ``sqrt(sum_i p_i^2 |v_i - o|^2) / |o|``; for independent noise with
+    finite :func:`noise_kappa` the error's root mean square is ``sqrt(kappa) * spread`` to
+    leading order in ``1/n``.
+    """
+    key = validate.prng_key("key", key)
+    ns_arr = np.asarray(ns)
+    if ns_arr.ndim != 1 or ns_arr.size == 0 or not np.issubdtype(ns_arr.dtype, np.integer):
+        raise ValueError(f"ns must be a non-empty 1-D sequence of integers, got {ns!r}")
+    ns_list = [validate.integer("ns[i]", int(m), minimum=1) for m in ns_arr]
+    if any(b <= a for a, b in itertools.pairwise(ns_list)):
+        raise ValueError(f"ns must be strictly increasing, got {ns_list}")
+    d = validate.integer("d", d, minimum=1)
+    trials = validate.integer("trials", trials, minimum=1)
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    scale = validate.real("scale", scale, nonnegative=True)
+    coupling = validate.real("coupling", coupling)
+    logit_scale = validate.real("logit_scale", logit_scale, nonnegative=True)
+    idx = jnp.asarray(ns_arr - 1)
+    err, spread = _noisy_errors(key, idx, max(ns_list), d, trials, noise == "laplace", scale, coupling,
+                                logit_scale)
+    return np.asarray(err), np.asarray(spread)

@@ -1,0 +1,256 @@
+"""Unit tests for kexue_lib.softmax (entropy, the two-level optimum, vertices, noisy attention)."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+
+from kexue_lib import softmax as smx
+
+jax.config.update("jax_enable_x64", True)
+
+
+# ---------------------------------------------------------------- entropy
+
+
+def _np_softmax(x, axis=-1):
+    w = np.exp(x - x.max(axis=axis, keepdims=True))
+    return w / w.sum(axis=axis, keepdims=True)
+
+
+def test_entropy_uniform_and_stable_for_huge_logits():
+    np.testing.assert_allclose(float(smx.entropy(jnp.zeros(37))), math.log(37), rtol=1e-14)
+    # shift invariance at a scale where exp overflows
+    a = smx.entropy(jnp.array([1e4, 1e4 - 2.0, 1e4 - 5.0]))
+    b = smx.entropy(jnp.array([2.0, 0.0, -3.0]))
+    assert bool(jnp.isfinite(a))
+    np.testing.assert_allclose(float(a), float(b), rtol=1e-13)
+
+
+def test_entropy_matches_direct_formula_and_axis():
+    x = np.random.default_rng(0).normal(size=(3, 5, 7))
+    p = _np_softmax(x, axis=1)
+    direct = -np.sum(p * np.log(p), axis=1)
+    np.testing.assert_allclose(np.asarray(smx.entropy(x, axis=1)), direct, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(smx.entropy(x, axis=-2)), direct, rtol=1e-12)
+    h = np.asarray(smx.entropy(x))
+    assert h.shape == (3, 5)
+    assert np.all(h >= 0) and np.all(h <= math.log(7) + 1e-12)
+
+
+def test_entropy_one_hot_limit_is_zero_not_nan():
+    h = smx.entropy(jnp.array([0.0, -800.0, -900.0]))
+    assert float(h) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("logits", "axis", "match"),
+    [
+        (jnp.array([1, 2, 3]), -1, "floating"),
+        (jnp.array([1.0, jnp.nan]), -1, "finite"),
+        (jnp.zeros((0,)), -1, "empty"),
+        (jnp.array(1.0), -1, "scalar"),
+        (jnp.zeros((2, 3)), 2, "axis"),
+        (jnp.zeros((2, 3)), 1.0, "axis"),
+    ],
+)
+def test_entropy_bad_input(logits, axis, match):
+    with pytest.raises(ValueError, match=match):
+        smx.entropy(logits, axis=axis)
+
+
+# ---------------------------------------------------------------- two-level optimum
+
+
+def test_min_entropy_gap_at_beta_one_matches_comment_to_40_digits():
+    with mpmath.workdps(50):
+        t, g = smx.min_entropy_gap(1)
+        e = mpmath.e
+        assert abs(t - (e**4 - 3 * e**2) / (1 - 2 * e**2 + e**4)) < mpmath.mpf(10) ** -45
+        assert abs(g - smx.two_level_gap(t, 1)) < mpmath.mpf(10) ** -45
+        assert abs(g - mpmath.mpf("0.47447464707052693724628097537319720487")) < mpmath.mpf(10) ** -37
+    assert isinstance(t, mpmath.mpf) and isinstance(g, mpmath.mpf)
+
+
+@pytest.mark.parametrize("beta", [1e-4, 0.1, 1.0, 3.0, 20.0])
+def test_min_entropy_gap_is_the_maximum_of_two_level_gap(beta):
+    t, g = smx.min_entropy_gap(beta)
+    assert 0.5 < t < 1
+    grid = np.linspace(0, 1, 2001)
+    values = [smx.two_level_gap(float(s), beta) for s in grid]
+    assert max(values) <= g + mpmath.mpf(10) ** -14
+    for dt in (-1e-3, 1e-3):  # a local maximum
+        if 0 <= t + dt <= 1:
+            assert smx.two_level_gap(t + dt, beta) < g
+
+
+def test_min_entropy_gap_small_beta_keeps_precision():
+    # g* = b^2/2 - b^4/36 + ...; the closed form cancels to 2 log10(1/b) digits, guarded internally
+    with mpmath.workdps(30):  # t - 1/2 ~ 3e-9 needs 30 digits of t to be seen to 1e-14 relative
+        b = mpmath.mpf("1e-8")
+        t, g = smx.min_entropy_gap(b)
+        assert abs(g / (b**2 / 2 - b**4 / 36) - 1) < 1e-14
+        assert abs((t - mpmath.mpf(1) / 2) / (b / 3) - 1) < 1e-14
+
+
+def test_half_and_half_gap():
+    np.testing.assert_allclose(float(smx.two_level_gap(0.5, 1)), 0.3278133254727377, rtol=1e-14)
+
+
+@pytest.mark.parametrize("beta", [0, -1, float("nan"), float("inf"), "one", None])
+def test_min_entropy_gap_bad_beta(beta):
+    with pytest.raises(ValueError, match="beta"):
+        smx.min_entropy_gap(beta)
+
+
+@pytest.mark.parametrize(("t", "match"), [(-0.1, "t must be >= 0"), (1.5, "t must be <= 1")])
+def test_two_level_gap_bad_t(t, match):
+    with pytest.raises(ValueError, match=match):
+        smx.two_level_gap(t, 1.0)
+
+
+# ---------------------------------------------------------------- vertices
+
+
+def _brute_vertex(n, beta):
+    k = np.arange(n + 1)
+    z = k * np.exp(beta) + (n - k) * np.exp(-beta)
+    h = np.log(z) - beta * (k * np.exp(beta) - (n - k) * np.exp(-beta)) / z
+    return int(np.argmin(h)), float(h.min())
+
+
+@pytest.mark.parametrize("beta", [0.3, 1.0, 2.5, 5.0])
+def test_min_entropy_vertex_matches_brute_force(beta):
+    for n in (2, 3, 7, 16, 101, 500):
+        k, h = smx.min_entropy_vertex(n, beta)
+        kb, hb = _brute_vertex(n, beta)
+        assert k == kb, (n, beta)
+        # the float64 brute force loses relative accuracy where H is tiny (large beta): atol
+        np.testing.assert_allclose(float(h), hb, rtol=1e-12, atol=1e-14)
+
+
+def test_min_entropy_vertex_bound_and_limit():
+    t, g = smx.min_entropy_gap(1.0)
+    for n in (10, 1000, 10**6):
+        k, h = smx.min_entropy_vertex(n, 1.0)
+        assert h >= mpmath.log(n) - g  # log n - g* is a lower bound for every n
+        assert abs(k / n - (1 - t)) < 1 / n
+    assert smx.min_entropy_vertex(1, 1.0) == (0, 0)
+
+
+def test_min_entropy_vertex_agrees_with_entropy_kernel():
+    n, beta = 9, 1.3
+    k, h = smx.min_entropy_vertex(n, beta)
+    x = jnp.where(jnp.arange(n) < k, beta, -beta)
+    np.testing.assert_allclose(float(smx.entropy(x)), float(h), rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("n", "beta", "match"),
+    [(0, 1.0, "n must be >= 1"), (3.0, 1.0, "n must be an integer"), (True, 1.0, "n must be an integer"),
+     (5, 0.0, "beta must be > 0"), (5, -2, "beta must be > 0")],
+)
+def test_min_entropy_vertex_bad_input(n, beta, match):
+    with pytest.raises(ValueError, match=match):
+        smx.min_entropy_vertex(n, beta)
+
+
+def test_beta_for_entropy_floor():
+    n = 256
+    target = 0.1 * math.log(n)
+    b = smx.beta_for_entropy_floor(n, target)
+    np.testing.assert_allclose(float(smx.min_entropy_vertex(n, b)[1]), target, rtol=1e-9)
+    assert smx.min_entropy_vertex(n, b * 0.99)[1] > target
+    with pytest.raises(ValueError, match="target must be <"):
+        smx.beta_for_entropy_floor(n, math.log(n))
+    with pytest.raises(ValueError, match="n must be >= 2"):
+        smx.beta_for_entropy_floor(1, 0.1)
+
+
+def test_projected_gradient_ends_at_the_best_vertex():
+    x, h = smx.projected_gradient_min_entropy(jax.random.key(0), 6, 1.0, starts=64, steps=300)
+    assert x.shape == (64, 6) and h.shape == (64,)
+    assert bool(jnp.all(jnp.abs(jnp.abs(x) - 1.0) < 1e-12))
+    _, h_best = smx.min_entropy_vertex(6, 1.0)
+    assert abs(float(h.min()) - float(h_best)) < 1e-12
+    with pytest.raises(ValueError, match="key"):
+        smx.projected_gradient_min_entropy(0, 6, 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        smx.projected_gradient_min_entropy(jax.random.key(0), 6, -1.0)
+
+
+# ---------------------------------------------------------------- noisy attention
+
+
+def test_attention_matches_direct_and_validates():
+    rng = np.random.default_rng(1)
+    s, v = rng.normal(size=(4, 10)), rng.normal(size=(4, 10, 3))
+    direct = np.sum(_np_softmax(s)[..., None] * v, axis=1)
+    np.testing.assert_allclose(np.asarray(smx.attention(s, v)), direct, rtol=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        smx.attention(s, v[:, :9])
+    with pytest.raises(ValueError, match="one more dimension"):
+        smx.attention(s, v[..., 0])
+
+
+def test_noise_kappa():
+    np.testing.assert_allclose(smx.noise_kappa("gaussian", 1.0), math.e - 1, rtol=1e-14)
+    np.testing.assert_allclose(smx.noise_kappa("laplace", 0.25), (1 - 1 / 16) ** 2 / (1 - 1 / 4) - 1)
+    assert smx.noise_kappa("laplace", 0.5) == math.inf
+    with pytest.raises(ValueError, match="noise must be one of"):
+        smx.noise_kappa("cauchy", 1.0)
+    with pytest.raises(ValueError, match="scale"):
+        smx.noise_kappa("gaussian", -1.0)
+
+
+def test_noisy_attention_errors_match_direct_attention():
+    """The prefix-sum kernel reproduces attention() on the same draw, for every n."""
+    ns = [3, 8, 20]
+    key = jax.random.key(5)
+    err, spread = smx.noisy_attention_errors(key, ns, d=3, trials=4, noise="gaussian", scale=0.7,
+                                             coupling=0.2, logit_scale=1.5)
+    assert err.shape == spread.shape == (4, 3)
+    # regenerate the draw exactly as the kernel does
+    ks, kz, ke = jax.random.split(key, 3)
+    s = 1.5 * np.asarray(jax.random.normal(ks, (4, 20)))
+    z = np.asarray(jax.random.normal(kz, (4, 20, 3)))
+    v = z + 1 / math.sqrt(3)
+    eps = 0.7 * np.asarray(jax.random.normal(ke, (4, 20))) + 0.2 * z[..., 0]
+    for j, n in enumerate(ns):  # a plain NumPy reference, token by token
+        p = _np_softmax(s[:, :n])
+        o = np.sum(p[..., None] * v[:, :n], axis=1)
+        o_noisy = np.sum(_np_softmax(s[:, :n] + eps[:, :n])[..., None] * v[:, :n], axis=1)
+        norm_o = np.linalg.norm(o, axis=-1)
+        np.testing.assert_allclose(err[:, j], np.linalg.norm(o_noisy - o, axis=-1) / norm_o, rtol=1e-10)
+        sp2 = np.sum(p**2 * np.sum((v[:, :n] - o[:, None]) ** 2, axis=-1), axis=-1)
+        np.testing.assert_allclose(spread[:, j], np.sqrt(sp2) / norm_o, rtol=1e-9)
+
+
+def test_noisy_attention_no_noise_no_error():
+    err, _ = smx.noisy_attention_errors(jax.random.key(0), [4, 64], trials=8, scale=0.0)
+    assert np.all(err < 1e-14)  # rounding only: the two prefix sums may be fused differently
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ns": [8, 4]}, "strictly increasing"),
+        ({"ns": [0, 4]}, "ns\\[i\\] must be >= 1"),
+        ({"ns": [2.0, 4.0]}, "integers"),
+        ({"ns": []}, "integers"),
+        ({"noise": "cauchy"}, "noise must be one of"),
+        ({"scale": -1.0}, "scale must be >= 0"),
+        ({"trials": 0}, "trials must be >= 1"),
+        ({"d": 2.5}, "d must be an integer"),
+        ({"key": 3}, "key must be a single JAX PRNG key"),
+    ],
+)
+def test_noisy_attention_bad_input(kwargs, match):
+    args = {"key": jax.random.key(0), "ns": [4, 8], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        smx.noisy_attention_errors(args.pop("key"), args.pop("ns"), **args)
