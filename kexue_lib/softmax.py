@@ -156,15 +156,17 @@ def min_entropy_vertex(n: int, beta: object) -> tuple[int, mpmath.mpf]:
     b = _mp_beta(beta)
     if n == 1:
         return 0, mpmath.mpf(0)
-    t_star, _ = min_entropy_gap(b)
-    centre = n * (1 - t_star)
-    lo, hi = int(mpmath.floor(centre)) - 1, int(mpmath.ceil(centre)) + 1
-    best_k, best_h = 0, mpmath.log(n)  # k = 0 (all equal) is the maximum, log n
-    for k in range(max(1, lo), min(n - 1, hi) + 1):
-        h = _vertex_entropy(n, k, b)
-        if h < best_h:
-            best_k, best_h = k, h
-    return best_k, best_h
+    # Neighbouring vertices differ in entropy by O(1/n^2): compare them with 2 digits(n) extra digits.
+    with mpmath.workdps(mpmath.mp.dps + 2 * len(str(n)) + 5):
+        t_star, _ = min_entropy_gap(b)
+        centre = n * (1 - t_star)
+        lo, hi = int(mpmath.floor(centre)) - 1, int(mpmath.ceil(centre)) + 1
+        best_k, best_h = 0, mpmath.log(n)  # k = 0 (all equal) is the maximum, log n
+        for k in range(max(1, lo), min(n - 1, hi) + 1):
+            h = _vertex_entropy(n, k, b)
+            if h < best_h:
+                best_k, best_h = k, h
+    return best_k, +best_h
 
 
 def beta_for_entropy_floor(n: int, target: object, *, rtol: float = 1e-12) -> mpmath.mpf:

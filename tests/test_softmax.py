@@ -143,6 +143,18 @@ def test_min_entropy_vertex_bound_and_limit():
     assert smx.min_entropy_vertex(1, 1.0) == (0, 0)
 
 
+def test_min_entropy_vertex_huge_n_picks_the_nearer_integer():
+    # at n = 10^18 the two candidates differ by ~1e-36 in H: only extra working digits can tell them apart
+    n = 10**18
+    k, _ = smx.min_entropy_vertex(n, 1.0)
+    with mpmath.workdps(60):
+        t60, _ = smx.min_entropy_gap(1.0)
+        centre = n * (1 - t60)
+        best = min((int(mpmath.floor(centre)), int(mpmath.ceil(centre))),
+                   key=lambda j: -smx.two_level_gap(1 - mpmath.mpf(j) / n, 1.0))
+    assert k == best
+
+
 def test_min_entropy_vertex_agrees_with_entropy_kernel():
     n, beta = 9, 1.3
     k, h = smx.min_entropy_vertex(n, beta)
