@@ -190,3 +190,29 @@ def test_bad_arguments_raise_value_error() -> None:
         gm.gumbel_constants(1)
     with pytest.raises(ValueError, match="n must"):
         gm.duplicate_max_post_approx(2)
+
+
+def test_max_density_integrates_to_one_and_gives_the_mean() -> None:
+    z = np.linspace(-8.0, 10.0, 180_001)
+    dz = z[1] - z[0]
+    for n in (1, 7, 1000):
+        p = gm.max_density(z, n)
+        assert np.sum(p) * dz == pytest.approx(1.0, abs=1e-8)
+        assert np.sum(z * p) * dz == pytest.approx(float(gm.expected_max(n, dps=15)), abs=1e-8)
+    with pytest.raises(ValueError, match="z must"):
+        gm.max_density([np.nan], 5)
+    with pytest.raises(ValueError, match="n must"):
+        gm.max_density([0.0], 0)
+
+
+def test_row_maxima_mean_and_bad_input() -> None:
+    maxima = gm.row_maxima(jax.random.key(4), 64, 4000, chunk_rows=1000)
+    assert maxima.shape == (4000,)
+    se = float(maxima.std()) / math.sqrt(maxima.size)
+    assert abs(float(maxima.mean()) - float(gm.expected_max(64, dps=15))) < 5 * se
+    with pytest.raises(ValueError, match="multiple of chunk_rows"):
+        gm.row_maxima(jax.random.key(4), 64, 1500, chunk_rows=1000)
+    with pytest.raises(ValueError, match="dtype must"):
+        gm.row_maxima(jax.random.key(4), 64, 1000, chunk_rows=1000, dtype="float16")
+    with pytest.raises(ValueError, match="key must"):
+        gm.row_maxima(0, 64, 1000)
