@@ -130,10 +130,16 @@ def _check_thetas(G: jax.Array, thetas: Any) -> jax.Array:
     return thetas
 
 
-@partial(jax.jit, static_argnames=("iters", "msign_fn", "bracketed"))
+@partial(jax.jit, static_argnames=("iters", "bracketed"))
 def _fixed_point(
-    g: jax.Array, thetas: jax.Array, iters: int, msign_fn: Any, bracketed: bool = False
+    g: jax.Array,
+    thetas: jax.Array,
+    iters: int,
+    table: jax.Array | None = None,
+    safety: jax.Array | float = 1.0,
+    bracketed: bool = False,
 ) -> FixedPoint:
+    """The jitted solver; ``table`` ``None`` means msign by SVD, else Newton–Schulz with that table."""
     m = g.shape[1]
     gram = jnp.einsum("inm,jnm->ij", thetas, thetas)
     theta_g = jnp.einsum("inm,nm->i", thetas, g)
@@ -146,7 +152,7 @@ def _fixed_point(
     def step(carry: tuple, _: None) -> tuple[tuple, tuple]:
         lam, (lo, flo, hi, fhi, last) = carry
         z = g + jnp.einsum("i,inm->nm", lam, thetas)
-        phi = msign_fn(z)
+        phi = polar._msign_svd(z) if table is None else polar._newton_schulz(z, table, safety, False)
         q = z.T @ phi
         x = jnp.einsum("inm,nk->imk", thetas, phi)  # X_i = Θ_iᵀΦ, (count, m, m)
         tr_x = jnp.trace(x, axis1=1, axis2=2)
@@ -167,32 +173,22 @@ def _fixed_point(
     return FixedPoint(phis[-1], lams[-1], tangent, objective, lams)
 
 
-def _msign_fn(method: str, steps: int | None, coeffs: Any) -> Any:
+def _ns_table(method: str, steps: int | None, coeffs: Any, dtype: Any) -> tuple[jax.Array | None, float]:
+    """The Newton–Schulz table for the solver (``None`` for the SVD), padded to a multiple of 8 rows.
+
+    Padding rows are the identity polynomial ``p(x) = x``, which leaves the iterate exactly
+    unchanged; it lets runs with 5 to 8 steps (or 9 to 16, ...) share one compiled solver.
+    """
     if method == "svd":
         if steps is not None or coeffs is not None:
             raise ValueError("steps and coeffs apply only to method='newton_schulz'")
-        return polar._msign_svd
+        return None, 1.0
     if method != "newton_schulz":
         raise ValueError(f"method must be 'svd' or 'newton_schulz', got {method!r}")
     table, safety = polar.schedule_coefficients(coeffs, steps)
-    table_t = tuple(map(tuple, table.tolist()))
-    return _NewtonSchulz(table_t, safety)
-
-
-class _NewtonSchulz:
-    """A hashable msign-by-Newton–Schulz callable (a static argument of the jitted solver)."""
-
-    def __init__(self, table: tuple, safety: float) -> None:
-        self.table, self.safety = table, safety
-
-    def __hash__(self) -> int:
-        return hash((self.table, self.safety))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _NewtonSchulz) and (self.table, self.safety) == (other.table, other.safety)
-
-    def __call__(self, z: jax.Array) -> jax.Array:
-        return polar._newton_schulz(z, jnp.asarray(self.table, dtype=z.dtype), self.safety, False)
+    pad = -len(table) % 8
+    table = np.concatenate([table, np.tile([[1.0, 0.0, 0.0]], (pad, 1))])
+    return jnp.asarray(table, dtype=dtype), safety
 
 
 def solve_fixed_point(
@@ -229,7 +225,8 @@ def solve_fixed_point(
         raise ValueError(f"solver must be 'post' or 'bracketed', got {solver!r}")
     if solver == "bracketed" and thetas.shape[0] != 1:
         raise ValueError("solver='bracketed' handles one constraint (one theta) only")
-    return _fixed_point(G, thetas, iters, _msign_fn(method, steps, coeffs), solver == "bracketed")
+    table, safety = _ns_table(method, steps, coeffs, G.dtype)
+    return _fixed_point(G, thetas, iters, table, safety, solver == "bracketed")
 
 
 def steepest_direction(
@@ -313,7 +310,8 @@ class Descent(NamedTuple):
     W: jax.Array
     loss: jax.Array  # (steps + 1,)
     norm: jax.Array  # (steps + 1,) ‖W_t‖ in the sphere's norm
-    tangent: jax.Array  # (steps,) ⟨Θ, Φ⟩ of each step's direction (0 for the Muon baseline's target)
+    tangent: jax.Array  # (steps,) ⟨Θ, Φ⟩ of each step's direction
+    trajectory: jax.Array  # (steps, n, m) the weights W_t before each step
 
 
 @partial(jax.jit, static_argnames=("loss_fn", "variant", "norm", "iters", "bracketed"))
@@ -335,15 +333,15 @@ def _descent(
         loss, g = grad_fn(w)
         theta = theta_of(w)
         if variant == "sphere":
-            phi = _fixed_point(g, theta[None], iters, polar._msign_svd, bracketed).phi
+            phi = _fixed_point(g, theta[None], iters, None, 1.0, bracketed).phi
         else:
             phi = polar._msign_svd(g)
         new = w - eta * phi
         new = new / measure(new)
-        return new, (loss, measure(w), jnp.sum(theta * phi))
+        return new, (loss, measure(w), jnp.sum(theta * phi), w)
 
-    w, (losses, norms, tangent) = jax.lax.scan(step, w0, etas)
-    return Descent(w, jnp.append(losses, loss_fn(w)), jnp.append(norms, measure(w)), tangent)
+    w, (losses, norms, tangent, ws) = jax.lax.scan(step, w0, etas)
+    return Descent(w, jnp.append(losses, loss_fn(w)), jnp.append(norms, measure(w)), tangent, ws)
 
 
 def descent(
