@@ -20,6 +20,9 @@ Monte Carlo (JAX):
   (:math:`\\Phi(z_{(n)}) = U^{1/n}`, :math:`\\Phi(z_{(n-1)}) = \\Phi(z_{(n)})V^{1/(n-1)}`), and the
   event is decided by XLA's own float32 -> bfloat16 cast.
 * :func:`duplicate_max_bruteforce` -- the post's experiment (draw whole rows), jitted and chunked.
+* :func:`row_maxima` -- the post's NumPy experiment (row maxima of whole rows), jitted and chunked.
+
+Also :func:`max_density`, the density :math:`n\\Phi^{n-1}\\varphi` of the maximum, in float64.
 
 Closed-form approximations: :func:`gumbel_constants`, :func:`inverse_cdf_approx`,
 :func:`duplicate_max_post_approx` (the post's :math:`\\nu/128`) and
