@@ -72,7 +72,8 @@ def array(
 
     With ``floating`` (the default) the dtype must be a real floating type (bfloat16, float16,
     float32, float64); integer input is rejected rather than silently promoted. Python lists and
-    NumPy arrays are converted with :func:`jax.numpy.asarray`.
+    NumPy arrays are converted with :func:`jax.numpy.asarray`. Traced values (inside ``jit`` or
+    ``vmap``) are accepted: their shape and dtype are checked, their finiteness is not.
     """
     try:
         x = jnp.asarray(value)
@@ -84,7 +85,8 @@ def array(
         raise ValueError(f"{name} must have a floating dtype, got {x.dtype}")
     if x.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-    if finite and not bool(jnp.all(jnp.isfinite(x))):
+    # Inside jit/vmap the values are abstract: shape and dtype are checked, finiteness cannot be.
+    if finite and not isinstance(x, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(x))):
         raise ValueError(f"{name} must have only finite entries")
     return x
 

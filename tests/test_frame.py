@@ -60,6 +60,16 @@ def test_array_checks_ndim_dtype_and_finiteness() -> None:
         validate.array("W", np.zeros((0, 2)))
 
 
+def test_array_works_under_jit_and_vmap() -> None:
+    def total(x):
+        return validate.array("x", x, ndim=1).sum()
+
+    assert float(jax.jit(total)(jnp.arange(3.0))) == 3.0
+    assert jax.vmap(total)(jnp.ones((4, 2))).shape == (4,)
+    with pytest.raises(ValueError, match="x must be 1-D"):
+        jax.jit(total)(jnp.ones((2, 2)))
+
+
 def test_same_shape() -> None:
     validate.same_shape("W", jnp.ones((2, 3)), "G", jnp.ones((2, 3)))
     with pytest.raises(ValueError, match="W and G must have the same shape"):
