@@ -130,14 +130,14 @@ def _check_thetas(G: jax.Array, thetas: Any) -> jax.Array:
     return thetas
 
 
-@partial(jax.jit, static_argnames=("iters", "bracketed"))
+@partial(jax.jit, static_argnames=("iters",))
 def _fixed_point(
     g: jax.Array,
     thetas: jax.Array,
     iters: int,
     table: jax.Array | None = None,
     safety: jax.Array | float = 1.0,
-    bracketed: bool = False,
+    bracketed: jax.Array | bool = False,
 ) -> FixedPoint:
     """The jitted solver; ``table`` ``None`` means msign by SVD, else Newton–Schulz with that table."""
     m = g.shape[1]
@@ -158,15 +158,16 @@ def _fixed_point(
         tr_x = jnp.trace(x, axis1=1, axis2=2)
         rhs = jnp.einsum("imk,mk->i", x, q) - tr_x * jnp.trace(q) / m - theta_g
         post = jnp.linalg.solve(gram, rhs)
-        if bracketed:
-            t = tr_x[0]
-            below = t < 0
-            lo, flo = jnp.where(below, lam[0], lo), jnp.where(below, t, jnp.where(last == 1, flo / 2, flo))
-            hi, fhi = jnp.where(below, hi, lam[0]), jnp.where(below, jnp.where(last == -1, fhi / 2, fhi), t)
-            last = jnp.where(below, -1, 1)
-            both = jnp.isfinite(lo) & jnp.isfinite(hi)
-            falsi = (lo * fhi - hi * flo) / jnp.where(both, fhi - flo, 1.0)
-            post = jnp.where(both & (t != 0), falsi, post[0])[None]
+        # The bracket is traced (not a Python branch) so both solvers share one compiled program;
+        # with several constraints ``bracketed`` is always False and ``post`` passes through.
+        t = tr_x[0]
+        below = t < 0
+        lo, flo = jnp.where(below, lam[0], lo), jnp.where(below, t, jnp.where(last == 1, flo / 2, flo))
+        hi, fhi = jnp.where(below, hi, lam[0]), jnp.where(below, jnp.where(last == -1, fhi / 2, fhi), t)
+        last = jnp.where(below, -1, 1)
+        both = jnp.isfinite(lo) & jnp.isfinite(hi)
+        falsi = (lo * fhi - hi * flo) / jnp.where(both, fhi - flo, 1.0)
+        post = jnp.where(bracketed & both & (t != 0), falsi, post)
         return (post, (lo, flo, hi, fhi, last)), (phi, lam, tr_x, jnp.sum(g * phi))
 
     _, (phis, lams, tangent, objective) = jax.lax.scan(step, (lam0, bracket0), None, length=iters)
@@ -226,7 +227,7 @@ def solve_fixed_point(
     if solver == "bracketed" and thetas.shape[0] != 1:
         raise ValueError("solver='bracketed' handles one constraint (one theta) only")
     table, safety = _ns_table(method, steps, coeffs, G.dtype)
-    return _fixed_point(G, thetas, iters, table, safety, solver == "bracketed")
+    return _fixed_point(G, thetas, iters, table, safety, jnp.asarray(solver == "bracketed"))
 
 
 def steepest_direction(
@@ -314,9 +315,9 @@ class Descent(NamedTuple):
     trajectory: jax.Array  # (steps, n, m) the weights W_t before each step
 
 
-@partial(jax.jit, static_argnames=("loss_fn", "variant", "norm", "iters", "bracketed"))
+@partial(jax.jit, static_argnames=("loss_fn", "variant", "norm", "iters"))
 def _descent(
-    loss_fn: Any, w0: jax.Array, etas: jax.Array, variant: str, norm: str, iters: int, bracketed: bool
+    loss_fn: Any, w0: jax.Array, etas: jax.Array, variant: str, norm: str, iters: int, bracketed: jax.Array
 ) -> Descent:
     grad_fn = jax.value_and_grad(loss_fn)
 
@@ -376,5 +377,5 @@ def descent(
     if solver not in ("post", "bracketed"):
         raise ValueError(f"solver must be 'post' or 'bracketed', got {solver!r}")
     w0 = W0 / sphere_norm(W0, norm)
-    bracketed = solver == "bracketed"
+    bracketed = jnp.asarray(solver == "bracketed")
     return _descent(loss_fn, w0, etas.astype(W0.dtype), variant, _norm_name(norm), iters, bracketed)
