@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -324,6 +325,8 @@ class SGDRun(NamedTuple):
 
     final_excess: np.ndarray  #: L(θ_T) - L(θ*) on each path
     weighted_excess: np.ndarray  #: Σ_{t=1}^T η_t (L(θ_t) - L(θ*)) on each path: the left side of (6)
+    #: with ``record=True``: L(θ_t) - L(θ*) for t = 1..T on each path, one more trailing axis of length T
+    path_excess: np.ndarray | None = None
 
 
 def _abs_excess(theta: jax.Array, p: jax.Array) -> jax.Array:
@@ -333,33 +336,47 @@ def _abs_excess(theta: jax.Array, p: jax.Array) -> jax.Array:
 
 
 def _one_path(
-    key: jax.Array, eta: jax.Array, steps: jax.Array, p: jax.Array, theta1: jax.Array
-) -> tuple[jax.Array, jax.Array]:
+    key: jax.Array, eta: jax.Array, steps: jax.Array, p: jax.Array, theta1: jax.Array, *, record: bool
+) -> tuple[jax.Array, jax.Array, jax.Array | None]:
     """One noise path driving every schedule (rows of the zero-padded ``eta``) for ``steps = T-1`` steps.
 
-    The trip count is traced (a while loop), so runs of different T share one compilation.
+    The trip count is traced (a while loop), so runs of different T share one compilation. With
+    ``record`` the excess loss of every iterate is kept (an array shaped like ``eta``).
     """
 
-    def body(t: jax.Array, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        theta, acc = carry
+    def body(t: jax.Array, carry: tuple[jax.Array, ...]) -> tuple[jax.Array, ...]:
+        theta, acc, *hist = carry
         lr = eta[:, t]
-        acc = acc + lr * _abs_excess(theta, p)
+        excess = _abs_excess(theta, p)
+        acc = acc + lr * excess
+        hist = [h.at[:, t].set(excess) for h in hist]
         xi = jnp.where(jax.random.uniform(jax.random.fold_in(key, t)) < p, 1.0, -1.0)
         theta = theta - lr * jnp.sign(theta - xi)  # a stochastic subgradient, |g| <= 1
-        return theta, acc
+        return (theta, acc, *hist)
 
     start = jnp.full(eta.shape[0], theta1)
+    init = (start, jnp.zeros_like(start), *([jnp.zeros_like(eta)] if record else []))
     # T-1 steps reach θ_T; the last rate η_T would move θ_T to θ_{T+1}, which the bound never uses.
-    theta, acc = jax.lax.fori_loop(0, steps, body, (start, jnp.zeros_like(start)))
-    acc = acc + eta[:, steps] * _abs_excess(theta, p)
-    return _abs_excess(theta, p), acc
+    theta, acc, *hist = jax.lax.fori_loop(0, steps, body, init)
+    final = _abs_excess(theta, p)
+    acc = acc + eta[:, steps] * final
+    return final, acc, (hist[0].at[:, steps].set(final) if record else None)
 
 
-_paths = jax.jit(jax.vmap(_one_path, in_axes=(0, None, None, None, None), out_axes=1))
+_PATHS = {
+    record: jax.jit(jax.vmap(partial(_one_path, record=record), in_axes=(0, *[None] * 4), out_axes=1))
+    for record in (False, True)
+}
 
 
 def sgd_abs_loss(
-    key: jax.Array, eta: Any, *, n_paths: int = 1000, p: float = 0.25, theta1: float = 1.0
+    key: jax.Array,
+    eta: Any,
+    *,
+    n_paths: int = 1000,
+    p: float = 0.25,
+    theta1: float = 1.0,
+    record: bool = False,
 ) -> SGDRun:
     """Run SGD with schedule ``eta`` on ``L(θ) = E|θ - ξ|`` along ``n_paths`` independent paths.
 
@@ -371,7 +388,8 @@ def sgd_abs_loss(
     ``eta`` is one schedule (shape ``(T,)``) or m schedules of the same length (shape ``(m, T)``);
     all schedules see the same noise on a path (common random numbers, so their differences
     are measured with less noise). Paths run in parallel under ``jax.vmap``, each with its own
-    key split from ``key``.
+    key split from ``key``. With ``record=True`` the excess loss of every iterate
+    ``θ_1, ..., θ_T`` is returned too (``path_excess``), e.g. to check inequality (7).
     """
     key = validate.prng_key("key", key)
     n_paths = validate.integer("n_paths", n_paths, minimum=1)
@@ -379,6 +397,8 @@ def sgd_abs_loss(
     if not p < 0.5:
         raise ValueError(f"p must be < 0.5 (so that the minimiser is θ* = -1), got {p}")
     theta1 = validate.real("theta1", theta1)
+    if not isinstance(record, bool):
+        raise ValueError(f"record must be True or False, got {record!r}")
     with jax.enable_x64(True):
         rows = np.asarray(validate.array("eta", eta), dtype=np.float64)
     if rows.ndim not in (1, 2):
@@ -390,8 +410,11 @@ def sgd_abs_loss(
         padded = np.zeros((rows.shape[0], max(1024, 1 << T.bit_length())))
         padded[:, :T] = rows
         keys = jax.random.split(key, n_paths)
-        final, acc = _paths(keys, padded, jnp.int32(T - 1), jnp.float64(p), jnp.float64(theta1))
+        final, acc, hist = _PATHS[bool(record)](
+            keys, padded, jnp.int32(T - 1), jnp.float64(p), jnp.float64(theta1)
+        )
         final, acc = np.asarray(final), np.asarray(acc)
+        hist = None if hist is None else np.asarray(hist)[..., :T]
     if np.ndim(eta) == 1:
-        return SGDRun(final[0], acc[0])
-    return SGDRun(final, acc)
+        return SGDRun(final[0], acc[0], None if hist is None else hist[0])
+    return SGDRun(final, acc, hist)

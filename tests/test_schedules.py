@@ -275,3 +275,20 @@ def test_tuned_bound_curve_rejects_bad_input() -> None:
         sch.tuned_bound_curve("constant", [10, 0])
     with pytest.raises(ValueError, match="T must be an integer"):
         sch.tuned_bound_curve("constant", [2.5])
+
+
+def test_sgd_record_path_losses() -> None:
+    etas = np.stack([sch.linear_decay(50, 0.2), sch.constant_schedule(50, 0.05)])
+    run = sch.sgd_abs_loss(jax.random.key(5), etas, n_paths=64, p=0.2, record=True)
+    assert run.path_excess.shape == (2, 64, 50)
+    np.testing.assert_array_equal(run.path_excess[..., -1], run.final_excess)
+    np.testing.assert_allclose(run.path_excess[..., 0], 0.6 * 2)  # θ_1 = 1: (1 - 2p)(θ_1 + 1)
+    weighted = np.einsum("mt,mnt->mn", etas, run.path_excess)
+    np.testing.assert_allclose(weighted, run.weighted_excess, rtol=1e-13)
+    plain = sch.sgd_abs_loss(jax.random.key(5), etas, n_paths=64, p=0.2)
+    np.testing.assert_array_equal(plain.final_excess, run.final_excess)
+    assert plain.path_excess is None
+    one = sch.sgd_abs_loss(jax.random.key(5), etas[0], n_paths=64, p=0.2, record=True)
+    np.testing.assert_array_equal(one.path_excess, run.path_excess[0])
+    with pytest.raises(ValueError, match="record must be True or False"):
+        sch.sgd_abs_loss(jax.random.key(5), etas[0], record=1)
