@@ -283,27 +283,30 @@ class PowerIteration(NamedTuple):
 
 @partial(jax.jit, static_argnames=("iters",))
 def _power(w: jax.Array, v0: jax.Array, iters: int, tol: float) -> PowerIteration:
-    def residual(v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    def triplet(v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+        """σ = ‖Wv‖, u = Wv/σ, Wᵀu and the relative residual ‖Wᵀu − σv‖/σ: two matvecs."""
         wv = w @ v
         sigma = jnp.linalg.norm(wv)
-        u = wv / jnp.where(sigma > 0, sigma, 1.0)
-        wtu = w.T @ u
-        res = jnp.linalg.norm(wtu - sigma * v) / jnp.where(sigma > 0, sigma, 1.0)
-        return sigma, u, wtu, res
+        safe = jnp.where(sigma > 0, sigma, 1.0)
+        u = wv / safe
+        wtu = u @ w  # Wᵀu without materialising Wᵀ
+        return sigma, u, wtu, jnp.linalg.norm(wtu - sigma * v) / safe
 
     def cond(state: tuple) -> jax.Array:
-        k, _v, res = state
+        k, _v, _wtu, res = state
         return (k < iters) & (res > tol)
 
     def body(state: tuple) -> tuple:
-        k, v, _res = state
-        _sigma, _u, wtu, _ = residual(v)
-        v = wtu / jnp.where(jnp.linalg.norm(wtu) > 0, jnp.linalg.norm(wtu), 1.0)
-        return k + 1, v, residual(v)[3]
+        k, _v, wtu, _res = state
+        norm = jnp.linalg.norm(wtu)
+        v = wtu / jnp.where(norm > 0, norm, 1.0)
+        _sigma, _u, wtu, res = triplet(v)
+        return k + 1, v, wtu, res
 
     v0 = v0 / jnp.linalg.norm(v0)
-    k, v, res = jax.lax.while_loop(cond, body, (jnp.asarray(0), v0, residual(v0)[3]))
-    sigma, u, _wtu, res = residual(v)
+    _s0, _u0, wtu0, res0 = triplet(v0)
+    k, v, _wtu, _res = jax.lax.while_loop(cond, body, (jnp.asarray(0), v0, wtu0, res0))
+    sigma, u, _wtu, res = triplet(v)
     return PowerIteration(sigma, u, v, k, res)
 
 
