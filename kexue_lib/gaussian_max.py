@@ -460,8 +460,7 @@ def row_maxima(
     chunk_rows = validate.integer("chunk_rows", chunk_rows, minimum=1)
     if rows % chunk_rows:
         raise ValueError(f"rows must be a multiple of chunk_rows={chunk_rows}, got {rows}")
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    validate.choice("dtype", dtype, ("float32", "float64"))
     if dtype == "float64" and not jax.config.jax_enable_x64:
         raise ValueError("dtype 'float64' needs jax.config.update('jax_enable_x64', True)")
     return _row_maxima(key, n, chunk_rows, rows // chunk_rows, jnp.dtype(dtype))

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from kexue_lib import validate
+
 Status = Literal["verified", "corrected", "not checked"]
 STATUSES: tuple[Status, ...] = ("verified", "corrected", "not checked")
 _MARK = {"verified": "✅ verified", "corrected": "✏️ corrected", "not checked": "➖ not checked"}
@@ -71,8 +73,7 @@ class Ledger:
         self.entries: list[Entry] = []
 
     def _add(self, item: str, claim: str, status: Status, book: str, section: str) -> Entry:
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        validate.choice("status", status, STATUSES)
         for label, text in (("item", item), ("claim", claim)):
             if not str(text).strip():
                 raise ValueError(f"{label} must not be empty")

@@ -33,10 +33,12 @@ import numpy as np
 from kexue_lib import validate
 
 __all__ = [
+    "METHODS",
     "PUBLISHED_POLAR_EXPRESS",
     "SCHEDULES",
     "PowerIteration",
     "Schedule",
+    "method_coefficients",
     "msign",
     "optimal_odd_quintic",
     "polar_express_coefficients",
@@ -91,9 +93,7 @@ def _schedule(coeffs: Any) -> Schedule:
     if isinstance(coeffs, Schedule):
         return coeffs
     if isinstance(coeffs, str):
-        if coeffs not in SCHEDULES:
-            raise ValueError(f"coeffs must name one of {sorted(SCHEDULES)}, got {coeffs!r}")
-        return SCHEDULES[coeffs]
+        return SCHEDULES[validate.choice("coeffs", coeffs, sorted(SCHEDULES))]
     table = np.asarray(coeffs, dtype=np.float64)
     if table.ndim == 1 and table.shape[0] == 3:
         table = table[None, :]
@@ -118,6 +118,25 @@ def schedule_coefficients(coeffs: Any = None, steps: int | None = None) -> tuple
     s = sched.safety
     table = np.array([(a / s, b / s**3, c / s**5) for a, b, c in rows[:-1]] + [rows[-1]], dtype=np.float64)
     return table, s
+
+
+METHODS = ("svd", "newton_schulz")
+
+
+def method_coefficients(
+    method: str, steps: int | None = None, coeffs: Any = None
+) -> tuple[np.ndarray | None, float]:
+    """Check msign's ``method``/``steps``/``coeffs`` arguments; the Newton–Schulz table to apply.
+
+    Returns ``(None, 1.0)`` for ``method="svd"`` (which takes neither ``steps`` nor ``coeffs``) and
+    :func:`schedule_coefficients` for ``method="newton_schulz"``.
+    """
+    validate.choice("method", method, METHODS)
+    if method == "svd":
+        if steps is not None or coeffs is not None:
+            raise ValueError("steps and coeffs apply only to method='newton_schulz'")
+        return None, 1.0
+    return schedule_coefficients(coeffs, steps)
 
 
 @partial(jax.jit, static_argnames=("transpose",))
@@ -163,13 +182,9 @@ def msign(
     for the matrix's smallest singular value: see :func:`sv_error_profile`.
     """
     M = validate.array("M", M, ndim=2)
-    if method == "svd":
-        if steps is not None or coeffs is not None:
-            raise ValueError("steps and coeffs apply only to method='newton_schulz'")
+    table, safety = method_coefficients(method, steps, coeffs)
+    if table is None:
         return _msign_svd(M)
-    if method != "newton_schulz":
-        raise ValueError(f"method must be 'svd' or 'newton_schulz', got {method!r}")
-    table, safety = schedule_coefficients(coeffs, steps)
     return _newton_schulz(M, jnp.asarray(table), safety, M.shape[0] < M.shape[1])
 
 

@@ -176,8 +176,7 @@ def tuned_bound_curve(family: str, Ts: Any, D: float = 1.0, G: float = 1.0) -> n
     ``family`` is one of ``"constant"`` (α), ``"inverse_sqrt"`` (α/√t), ``"linear_decay"``
     (α(1 - t/(T+1))) or ``"optimal"`` (:func:`optimal_schedule`, whose bound is ``D·G·√V_1``).
     """
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
+    validate.choice("family", family, sorted(FAMILIES))
     D, G = _check_scales(D, G)
     Ts = [validate.integer("T", T, minimum=1) for T in np.atleast_1d(np.asarray(Ts, dtype=object))]
     if family == "optimal":

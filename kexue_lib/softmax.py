@@ -255,8 +255,7 @@ def noise_kappa(noise: str, scale: object) -> float:
     ``E[e^{t eps}] = 1/(1 - b^2 t^2)`` for ``|t| < 1/b``, so ``kappa = (1 - b^2)^2/(1 - 4b^2) - 1``
     for ``b < 1/2`` and infinite otherwise.
     """
-    if noise not in NOISES:
-        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    validate.choice("noise", noise, NOISES)
     s = validate.real("scale", scale, nonnegative=True)
     if noise == "gaussian":
         return math.expm1(s * s)
@@ -340,8 +339,7 @@ def noisy_attention_errors(
         raise ValueError(f"ns must be strictly increasing, got {ns_list}")
     d = validate.integer("d", d, minimum=1)
     trials = validate.integer("trials", trials, minimum=1)
-    if noise not in NOISES:
-        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    validate.choice("noise", noise, NOISES)
     scale = validate.real("scale", scale, nonnegative=True)
     coupling = validate.real("coupling", coupling)
     logit_scale = validate.real("logit_scale", logit_scale, nonnegative=True)

@@ -58,9 +58,7 @@ class FixedPoint(NamedTuple):
 
 
 def _norm_name(norm: str) -> str:
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    return norm
+    return validate.choice("norm", norm, NORMS)
 
 
 def sphere_norm(W: Any, norm: str = "spectral") -> jax.Array:
@@ -91,8 +89,7 @@ def tangent_basis(
     """
     W = validate.array("W", W, ndim=2)
     k = validate.integer("k", k, minimum=1, maximum=min(W.shape))
-    if theta not in ("svd", "power"):
-        raise ValueError(f"theta must be 'svd' or 'power', got {theta!r}")
+    validate.choice("theta", theta, ("svd", "power"))
     if _norm_name(norm) == "frobenius":
         if k != 1:
             raise ValueError("k > 1 applies only to norm='spectral'")
@@ -180,13 +177,9 @@ def _ns_table(method: str, steps: int | None, coeffs: Any, dtype: Any) -> tuple[
     Padding rows are the identity polynomial ``p(x) = x``, which leaves the iterate exactly
     unchanged; it lets runs with 5 to 8 steps (or 9 to 16, ...) share one compiled solver.
     """
-    if method == "svd":
-        if steps is not None or coeffs is not None:
-            raise ValueError("steps and coeffs apply only to method='newton_schulz'")
+    table, safety = polar.method_coefficients(method, steps, coeffs)
+    if table is None:
         return None, 1.0
-    if method != "newton_schulz":
-        raise ValueError(f"method must be 'svd' or 'newton_schulz', got {method!r}")
-    table, safety = polar.schedule_coefficients(coeffs, steps)
     pad = -len(table) % 8
     table = np.concatenate([table, np.tile([[1.0, 0.0, 0.0]], (pad, 1))])
     return jnp.asarray(table, dtype=dtype), safety
@@ -222,8 +215,7 @@ def solve_fixed_point(
         raise ValueError(f"G must be tall (n >= m); transpose it (and thetas) first, got {tuple(G.shape)}")
     thetas = _check_thetas(G, thetas).astype(G.dtype)
     iters = validate.integer("iters", iters, minimum=1)
-    if solver not in ("post", "bracketed"):
-        raise ValueError(f"solver must be 'post' or 'bracketed', got {solver!r}")
+    validate.choice("solver", solver, ("post", "bracketed"))
     if solver == "bracketed" and thetas.shape[0] != 1:
         raise ValueError("solver='bracketed' handles one constraint (one theta) only")
     table, safety = _ns_table(method, steps, coeffs, G.dtype)
@@ -369,13 +361,11 @@ def descent(
     etas = validate.array("etas", etas, ndim=1)
     if bool(jnp.any(etas < 0)):
         raise ValueError("etas must be >= 0")
-    if variant not in ("sphere", "muon"):
-        raise ValueError(f"variant must be 'sphere' or 'muon', got {variant!r}")
+    validate.choice("variant", variant, ("sphere", "muon"))
     iters = validate.integer("iters", iters, minimum=1)
     if not callable(loss_fn):
         raise ValueError("loss_fn must be a function of W")
-    if solver not in ("post", "bracketed"):
-        raise ValueError(f"solver must be 'post' or 'bracketed', got {solver!r}")
+    validate.choice("solver", solver, ("post", "bracketed"))
     w0 = W0 / sphere_norm(W0, norm)
     bracketed = jnp.asarray(solver == "bracketed")
     return _descent(loss_fn, w0, etas.astype(W0.dtype), variant, _norm_name(norm), iters, bracketed)

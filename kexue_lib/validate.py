@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 from typing import Any
 
 import jax
@@ -58,6 +59,15 @@ def real(
     if nonnegative and not x >= 0:
         raise ValueError(f"{name} must be >= 0, got {x}")
     return x
+
+
+def choice(name: str, value: Any, options: Iterable[Any]) -> Any:
+    """Return ``value``, checking it is one of ``options`` (for string-valued mode arguments)."""
+    options = tuple(options)
+    if value not in options:
+        listed = ", ".join(repr(o) for o in options)
+        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
+    return value
 
 
 def array(

@@ -47,6 +47,12 @@ def test_real() -> None:
         validate.real("x", "abc")
 
 
+def test_choice() -> None:
+    assert validate.choice("method", "svd", ("svd", "newton_schulz")) == "svd"
+    with pytest.raises(ValueError, match="method must be one of 'svd', 'newton_schulz', got 'qr'"):
+        validate.choice("method", "qr", ("svd", "newton_schulz"))
+
+
 def test_array_checks_ndim_dtype_and_finiteness() -> None:
     x = validate.array("W", np.ones((2, 3), np.float32), ndim=2)
     assert isinstance(x, jax.Array) and x.shape == (2, 3)
