@@ -6,6 +6,7 @@ Each chapter of the book imports what it computes from here; the modules are:
 - :mod:`kexue_lib.ledger` — the table that closes every chapter: each claim of the source post,
   marked verified, corrected or not checked;
 - :mod:`kexue_lib.plotting` — the book's figure style (readable in light and dark themes);
+- :mod:`kexue_lib.stats` — small statistics helpers (log–log slopes of power laws);
 - :mod:`kexue_lib.book` — executes chapters (for the tests and benchmarks) and builds the book;
 
 plus one module per chapter topic.
