@@ -95,9 +95,13 @@ def array(
         raise ValueError(f"{name} must have a floating dtype, got {x.dtype}")
     if x.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-    # Inside jit/vmap the values are abstract: shape and dtype are checked, finiteness cannot be.
-    if finite and not isinstance(x, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(x))):
-        raise ValueError(f"{name} must have only finite entries")
+    # Traced values (arguments of a jit/vmap/grad) are abstract: their finiteness cannot be checked.
+    # A concrete array validated inside a traced function (a closure constant) is checked eagerly.
+    if finite and not isinstance(x, jax.core.Tracer):
+        with jax.ensure_compile_time_eval():
+            all_finite = bool(jnp.all(jnp.isfinite(x)))
+        if not all_finite:
+            raise ValueError(f"{name} must have only finite entries")
     return x
 
 

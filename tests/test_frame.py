@@ -76,6 +76,13 @@ def test_array_works_under_jit_and_vmap() -> None:
         jax.jit(total)(jnp.ones((2, 2)))
 
 
+def test_array_checks_concrete_constants_inside_a_traced_function() -> None:
+    good, bad = jnp.ones(3), jnp.array([1.0, jnp.nan, 0.0])
+    assert float(jax.jit(lambda s: s * validate.array("c", good).sum())(2.0)) == 6.0
+    with pytest.raises(ValueError, match="c must have only finite entries"):
+        jax.jit(lambda s: s * validate.array("c", bad).sum())(2.0)
+
+
 def test_same_shape() -> None:
     validate.same_shape("W", jnp.ones((2, 3)), "G", jnp.ones((2, 3)))
     with pytest.raises(ValueError, match="W and G must have the same shape"):
