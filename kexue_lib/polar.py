@@ -40,6 +40,7 @@ __all__ = [
     "Schedule",
     "method_coefficients",
     "msign",
+    "nuclear_norm",
     "optimal_odd_quintic",
     "polar_express_coefficients",
     "power_iteration",
@@ -163,6 +164,16 @@ def _msign_svd(m: jax.Array) -> jax.Array:
     # Singular values at the rounding level of the largest count as zero (msign of a zero block is 0).
     keep = s > s[0] * jnp.finfo(work.dtype).eps * max(work.shape)
     return ((u * keep.astype(work.dtype)) @ vt).astype(m.dtype)
+
+
+def nuclear_norm(M: Any) -> jax.Array:
+    """``‖M‖_*``, the sum of the singular values of a 2-D ``M``.
+
+    Differentiable (JAX differentiates through the SVD) and usable under ``jit``, ``grad`` and
+    ``vmap``; the dual objective of the spectral-sphere problem is built from it.
+    """
+    M = validate.array("M", M, ndim=2)
+    return jnp.sum(jnp.linalg.svd(M, compute_uv=False))
 
 
 def msign(

@@ -121,7 +121,10 @@ def _check_thetas(G: jax.Array, thetas: Any) -> jax.Array:
             f"thetas must be a (count, n, m) stack of matrices shaped like G {tuple(G.shape)}, "
             f"got shape {tuple(thetas.shape)}"
         )
-    gram = np.asarray(jnp.einsum("inm,jnm->ij", thetas, thetas), dtype=np.float64)
+    if isinstance(thetas, jax.core.Tracer):  # abstract inside jit/grad: only the shape is checked
+        return thetas
+    with jax.ensure_compile_time_eval():
+        gram = np.asarray(jnp.einsum("inm,jnm->ij", thetas, thetas), dtype=np.float64)
     if np.linalg.cond(gram) > 1e12:
         raise ValueError("thetas must be linearly independent (their Gram matrix is singular)")
     return thetas
@@ -268,7 +271,7 @@ def dual_objective(G: Any, thetas: Any, lam: Any) -> jax.Array:
     lam = validate.array("lam", lam, ndim=1)
     if lam.shape != (thetas.shape[0],):
         raise ValueError(f"lam must have one entry per theta ({thetas.shape[0]}), got shape {lam.shape}")
-    return jnp.sum(jnp.linalg.svd(G + jnp.einsum("i,inm->nm", lam, thetas), compute_uv=False))
+    return polar.nuclear_norm(G + jnp.einsum("i,inm->nm", lam, thetas))
 
 
 def retract(W: Any, Phi: Any, eta: float, norm: str = "spectral") -> jax.Array:

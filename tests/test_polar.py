@@ -144,3 +144,13 @@ def test_spectral_norm_power_iteration() -> None:
 def test_bad_input_raises_value_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_nuclear_norm_is_the_sum_of_singular_values_and_differentiable() -> None:
+    m = jnp.array([[3.0, 0.0], [0.0, -4.0], [0.0, 0.0]])
+    assert float(polar.nuclear_norm(m)) == pytest.approx(7.0, rel=1e-6)
+    # d‖M‖_*/dM = msign(M) for full-rank M
+    grad = jax.grad(polar.nuclear_norm)(m)
+    np.testing.assert_allclose(grad, polar.msign(m), atol=1e-6)
+    with pytest.raises(ValueError, match="M must be 2-D"):
+        polar.nuclear_norm(jnp.ones(3))

@@ -37,6 +37,16 @@ def test_direction_is_tangent_unit_and_optimal() -> None:
     assert abs(float(jnp.sum(g * phi)) - res.fun) < 1e-12 * res.fun
 
 
+def test_dual_objective_is_differentiable_under_jit() -> None:
+    w, g = pair()
+    thetas = ss.tangent_basis(w)
+    grad = jax.jit(jax.grad(lambda x: ss.dual_objective(g, thetas, x)))
+    lam = jnp.array([0.3])
+    # f'(λ) = ⟨Θ, msign(G + λΘ)⟩, the tangent error of the direction at λ
+    expected = jnp.sum(thetas[0] * polar.msign(g + lam[0] * thetas[0]))
+    np.testing.assert_allclose(grad(lam), [expected], rtol=1e-10)
+
+
 def test_wide_matrix_is_solved_transposed() -> None:
     w, g = pair(24, 12, seed=1)
     phi_t, lam_t = ss.steepest_direction(w.T, g.T, 30)
