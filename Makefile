@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check kexue_lib tests book/_ext _build/lint
 
 bench: $(STAMP)
-	$(PY) tests/bench.py
+	$(PY) benchmarks/run.py
 
 serve:
 	@test -d _build/html || { echo "error: no _build/html yet; run 'make build' first"; exit 1; }

@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 
 from kexue_lib import gaussian_max as gm
-from kexue_lib.benchmark import Row, best_time, row
+from kexue_lib.book.benchmark import Row, best_time, row
 
 
 def post_snippet(n: int, T: int = 100, seed: int = 42) -> jax.Array:

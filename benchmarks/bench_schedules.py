@@ -6,7 +6,7 @@ import jax
 import numpy as np
 
 from kexue_lib import schedules as sch
-from kexue_lib.benchmark import Row, best_time, row
+from kexue_lib.book.benchmark import Row, best_time, row
 
 
 def benchmarks() -> list[Row]:
@@ -27,7 +27,7 @@ def benchmarks() -> list[Row]:
     ]
     key = jax.random.key(0)
     etas = np.stack([sch.linear_decay(3000, 0.03), sch.constant_schedule(3000, 0.03)])
-    rows.append(row("schedules: sgd_abs_loss, 2 schedules × 2000 paths × T = 3000",
-                    best_time(lambda: sch.sgd_abs_loss(key, etas, n_paths=2000), repeat=2), "s",
+    rows.append(row("schedules: simulate_sgd_abs, 2 schedules × 2000 paths × T = 3000",
+                    best_time(lambda: sch.simulate_sgd_abs(key, etas, n_paths=2000), repeat=2), "s",
                     "vmap over paths, while loop over steps"))
     return rows

@@ -1,6 +1,6 @@
 """Benchmarks for kexue_lib.softmax: entropy kernel throughput, the closed-form optimum, vertices.
 
-Run with ``python tests/bench.py softmax``.
+Run with ``python benchmarks/run.py softmax``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import mpmath
 
 from kexue_lib import softmax as smx
-from kexue_lib.benchmark import Row, best_time, row
+from kexue_lib.book.benchmark import Row, best_time, row
 
 
 def benchmarks() -> list[Row]:

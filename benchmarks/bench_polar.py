@@ -1,4 +1,4 @@
-"""Benchmarks for kexue_lib.polar and kexue_lib.spectral_sphere (run by tests/bench.py).
+"""Benchmarks for kexue_lib.polar (run by benchmarks/run.py).
 
 Rows, each labelled with the device kind (so CPU and GPU runs can sit in one table):
 
@@ -6,8 +6,7 @@ Rows, each labelled with the device kind (so CPU and GPU runs can sit in one tab
   4096×1024 in float32: both times, their ratio, and the achieved accuracy side by side
   (worst singular-value error of the result, and its relative Frobenius distance to the SVD's).
 * the same Newton–Schulz in bfloat16 at 1024×1024;
-* power iteration (100 steps) against one msign: the post's "cheap next to msign";
-* one ``steepest_direction`` (10 multiplier updates) in units of one msign call.
+* power iteration (100 steps) against one msign: the post's "cheap next to msign".
 
 Gaussian test matrices have singular values down to ~0 (square) or ~√n−√m (tall); Polar Express
 is tuned for σ_min/‖M‖_F ≥ 10⁻³, so its worst error on the square case is large by design.
@@ -19,8 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from kexue_lib import polar
-from kexue_lib import spectral_sphere as ss
-from kexue_lib.benchmark import Row, best_time, row
+from kexue_lib.book.benchmark import Row, best_time, row
 
 
 def _accuracy(out: jax.Array, exact: jax.Array) -> tuple[float, float]:
@@ -59,23 +57,8 @@ def benchmarks() -> list[Row]:
     # The post: power iteration is cheap next to msign. 100 steps, no early stop.
     w = a / jnp.linalg.norm(a, 2)
     t_ns = best_time(lambda: polar.msign(a, "newton_schulz"), repeat=3)
-    t_pow = best_time(lambda: polar.spectral_norm(w, iters=100, tol=1e-30), repeat=3)
+    t_pow = best_time(lambda: polar.top_singular_triplet(w, iters=100, tol=1e-30), repeat=3)
     rows.append(row(f"power iteration (100 steps) / msign NS 1024x1024 float32 [{kind}]", t_pow / t_ns, "x",
                     f"{t_pow * 1e3:.1f} ms vs {t_ns * 1e3:.1f} ms"))
 
-    # One steepest_direction (10 msign calls + the multiplier algebra) in msign-call units.
-    k1, k2 = jax.random.split(key)
-    for n, m, method in ((1024, 1024, "newton_schulz"), (512, 256, "svd")):
-        w = jax.random.normal(k1, (n, m), dtype=jnp.float32)
-        w = w / jnp.linalg.norm(w, 2)
-        g = jax.random.normal(k2, (n, m), dtype=jnp.float32)
-        theta = ss.tangent_basis(w)
-        kwargs = {"method": method, "coeffs": "polar_express"} if method == "newton_schulz" else {}
-        t_dir = best_time(lambda w=w, g=g, theta=theta, kwargs=kwargs:
-                          ss.solve_fixed_point(g, theta, 10, **kwargs).phi, repeat=3)
-        one = (lambda g=g: polar.msign(g, "newton_schulz")) if method == "newton_schulz" else (
-            lambda g=g: polar.msign(g))
-        t_one = best_time(one, repeat=3)
-        rows.append(row(f"steepest_direction (10 updates, {method}) {n}x{m} float32 [{kind}]",
-                        t_dir / t_one, "msign", f"{t_dir * 1e3:.1f} ms; one msign {t_one * 1e3:.1f} ms"))
     return rows

@@ -1,9 +1,9 @@
 """`make bench`: the book's benchmarks, printed as a table and written to _build/bench/bench.json.
 
 Frame rows: the fresh execution time of each chapter and of the whole book, and the time of a
-no-change cached rebuild. Chapter rows: every ``tests/bench_*.py`` module defines
-``benchmarks() -> list[kexue_lib.benchmark.Row]``; this script imports and runs each.
-Run a subset with ``python tests/bench.py gaussian_max softmax`` (module suffixes) or
+no-change cached rebuild. Chapter rows: every ``benchmarks/bench_*.py`` module defines
+``benchmarks() -> list[kexue_lib.book.benchmark.Row]``; this script imports and runs each.
+Run a subset with ``python benchmarks/run.py gaussian_max softmax`` (module suffixes) or
 ``--no-book`` to skip the book timings.
 """
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import jax
 
-from kexue_lib import book
-from kexue_lib.benchmark import Row, row
+from kexue_lib.book import build as book
+from kexue_lib.book.benchmark import Row, row
 
 ROOT = book.find_root(Path(__file__).parent)
 
