@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kexue_lib.book import chapters, execute, find_root, pages_outside_toc
+from kexue_lib.book.build import chapters, execute, find_root, pages_outside_toc
 
 ROOT = find_root()
 CHAPTERS = chapters(ROOT)

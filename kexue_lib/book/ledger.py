@@ -1,33 +1,59 @@
 """The ledger that closes every chapter.
 
 Each numbered equation and each stated number of the source post gets one row: what the post
-claims, what the book finds, the verdict (*verified*, *corrected* or *not checked*) and the
-section of the chapter that decides it. Numeric rows are decided by :meth:`Ledger.compare`,
-which compares the post's number with the book's computed value at the precision the post
-states, so the verdict is computed, never typed in; the ``expect`` argument makes the row an
-assertion as well, so a verdict that changes stops the build.
+claims, what the book finds, the verdict and the section of the chapter that decides it. The
+verdicts:
 
-In a chapter::
+- *verified* — the claim holds, checked by an assert in the deciding section;
+- *qualified* — the conclusion holds but not as stated (a wrong reason, a narrower range, a
+  missing condition); the book column says what is right;
+- *corrected* — the claim is wrong or imprecise; the book column gives the right value;
+- *not checked* — the chapter does not decide it, and says why.
+
+Numeric rows are decided by :meth:`Ledger.compare`, which compares the post's number with the
+book's computed value at the precision the post states, so the verdict is computed, never typed
+in; the ``expect`` argument makes the row an assertion as well, so a verdict that changes stops
+the build.
+
+Rows name their source unambiguously: an equation of the post is ``"post (4)"``, never a bare
+``"(4)"``, which the reader would take for the page's own equation (4); the page's equations are
+cited with ``{eq}`` links in the claim or book columns.
+
+In a chapter (the cell's input hidden, ``tags: [remove-input]``)::
 
     ledger = Ledger("11390")
-    ledger.compare("≈ 3.63", "E[z_max] for n = 4096", stated="3.63", computed=exact,
+    ledger.compare("post, n = 4096", "E[z_max] ≈ 3.63", stated="3.63", computed=exact,
                    section="sec-gmax-mc", expect="verified")
-    ledger.verified("(1)", "E[z_max] ≤ √(2 log n)", section="sec-gmax-jensen")
+    ledger.verified("post (1)", "E[z_max] ≤ √(2 log n)", section="sec-gmax-jensen")
     ledger          # the last expression of the cell renders the table
+
+Besides its Markdown table, a displayed ledger publishes its rows in the output's metadata under
+:data:`kexue_lib.book.build.LEDGER_KEY`, for pages that gather the ledgers of every chapter.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Any, Literal
 
 from kexue_lib import validate
+from kexue_lib.book.build import LEDGER_KEY
+from kexue_lib.book.display import markdown_table
 
-Status = Literal["verified", "corrected", "not checked"]
-STATUSES: tuple[Status, ...] = ("verified", "corrected", "not checked")
-_MARK = {"verified": "✅ verified", "corrected": "✏️ corrected", "not checked": "➖ not checked"}
+Status = Literal["verified", "qualified", "corrected", "not checked"]
+STATUSES: tuple[Status, ...] = ("verified", "qualified", "corrected", "not checked")
+# A bare equation number, "(4)" or "(4)–(7)": ambiguous next to the page's own equation numbers.
+_BARE_EQUATION = re.compile(r"^\(\d+[a-z]?\)")
+
+
+def badge(status: Status) -> str:
+    """The verdict as a text badge (HTML with a CSS class; readable without any emoji font)."""
+    validate.choice("status", status, STATUSES)
+    return f'<span class="verdict verdict-{status.replace(" ", "-")}">{status}</span>'
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,9 @@ class Ledger:
         for label, text in (("item", item), ("claim", claim)):
             if not str(text).strip():
                 raise ValueError(f"{label} must not be empty")
+        if _BARE_EQUATION.match(str(item).strip()):
+            raise ValueError(f"item {item!r}: write an equation of the post as 'post {item.strip()}', "
+                             "so that it cannot be taken for the page's own equation number")
         if status != "not checked" and not str(section).strip():
             raise ValueError(f"a {status} row must name the section that decides it")
         entry = Entry(str(item), str(claim), status, str(book), str(section))
@@ -86,6 +115,12 @@ class Ledger:
     def verified(self, item: str, claim: str, *, section: str, book: str = "as stated") -> Entry:
         """Record a claim the chapter has checked and found to hold (by an assert in ``section``)."""
         return self._add(item, claim, "verified", book, section)
+
+    def qualified(self, item: str, claim: str, *, section: str, book: str) -> Entry:
+        """Record a claim whose conclusion holds but not as stated; ``book`` says what is right."""
+        if not str(book).strip():
+            raise ValueError("a qualified row must say in book what holds and what does not")
+        return self._add(item, claim, "qualified", book, section)
 
     def corrected(self, item: str, claim: str, *, section: str, book: str) -> Entry:
         """Record a claim the chapter found wrong or imprecise; ``book`` gives the right version."""
@@ -137,18 +172,24 @@ class Ledger:
         """How many rows carry each verdict."""
         return {s: sum(e.status == s for e in self.entries) for s in STATUSES}
 
+    def records(self) -> list[dict[str, str]]:
+        """The rows as plain dictionaries (item, claim, status, book, section), post included."""
+        return [{"post": self.post, **dataclasses.asdict(e)} for e in self.entries]
+
     def _repr_markdown_(self) -> str:
         if not self.entries:
             raise ValueError("the ledger is empty")
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
         rows = [
-            f"**Ledger of post {self.post}**: "
-            + ", ".join(f"{n} {s}" for s, n in self.counts().items()),
-            "",
-            "| post | claim | verdict | the book | decided in |",
-            "|---|---|---|---|---|",
+            [e.item, e.claim, badge(e.status), e.book, f"{{ref}}`{e.section}`" if e.section else "—"]
+            for e in self.entries
         ]
-        for e in self.entries:
-            where = f"{{ref}}`{e.section}`" if e.section else "—"
-            cells = [e.item, e.claim, _MARK[e.status], e.book, where]
-            rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        return "\n".join(rows)
+        table = markdown_table(["post", "claim", "verdict", "the book", "decided in"], rows)
+        return f"**Ledger of post {self.post}**: {counts}\n\n{table}"
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """The Markdown table, with the rows as JSON in the output's metadata."""
+        return ({"text/markdown": self._repr_markdown_()},
+                {LEDGER_KEY: {"post": self.post, "rows": self.records()}})
