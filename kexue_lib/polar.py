@@ -29,24 +29,27 @@ import jax
 import jax.numpy as jnp
 import mpmath
 import numpy as np
+from jax.typing import ArrayLike
 
 from kexue_lib import validate
 
 __all__ = [
     "METHODS",
+    "PRECISIONS",
     "PUBLISHED_POLAR_EXPRESS",
     "SCHEDULES",
     "PowerIteration",
     "Schedule",
     "method_coefficients",
     "msign",
+    "newton_schulz",
     "nuclear_norm",
     "optimal_odd_quintic",
     "polar_express_coefficients",
     "power_iteration",
     "schedule_coefficients",
-    "spectral_norm",
     "sv_error_profile",
+    "top_singular_triplet",
 ]
 
 #: The Polar Express quintics for ℓ = 10⁻³ as published (Amsel et al. 2025, arXiv:2505.16932),
@@ -140,21 +143,50 @@ def method_coefficients(
     return schedule_coefficients(coeffs, steps)
 
 
-@partial(jax.jit, static_argnames=("transpose",))
-def _newton_schulz(m: jax.Array, table: jax.Array, safety: float, transpose: bool) -> jax.Array:
+#: Matrix-product precisions for Newton–Schulz (``jax.lax.Precision`` names).
+PRECISIONS = ("highest", "high", "default")
+
+
+@partial(jax.jit, static_argnames=("transpose", "precision"))
+def _newton_schulz(
+    m: jax.Array, table: jax.Array, safety: float, transpose: bool, precision: str
+) -> jax.Array:
     x = m.T if transpose else m
     norm = jnp.sqrt(jnp.sum(jnp.square(x.astype(jnp.float32 if x.dtype == jnp.bfloat16 else x.dtype))))
     scale = jnp.where(norm > 0, 1.0 / (safety * jnp.where(norm > 0, norm, 1.0)), 0.0)
     x = x * scale.astype(x.dtype)
     table = table.astype(x.dtype)
+    dot = partial(jnp.matmul, precision=precision)
 
-    def step(x: jax.Array, abc: jax.Array) -> tuple[jax.Array, None]:
+    def step(x: ArrayLike, abc: jax.Array) -> tuple[jax.Array, None]:
         a, b, c = abc[0], abc[1], abc[2]
-        gram = x.T @ x
-        return a * x + x @ (b * gram + c * (gram @ gram)), None
+        gram = dot(x.T, x)
+        return a * x + dot(x, b * gram + c * dot(gram, gram)), None
 
     x, _ = jax.lax.scan(step, x, table)
     return x.T if transpose else x
+
+
+def newton_schulz(
+    M: ArrayLike, table: ArrayLike, safety: float = 1.0, *, precision: str = "highest"
+) -> jax.Array:
+    """The Newton–Schulz iteration with an explicit coefficient table; usable under ``jit``.
+
+    ``X₀ = M/(safety·‖M‖_F)``, then one step ``X ← aX + X(b XᵀX + c (XᵀX)²)`` per row
+    ``(a, b, c)`` of the ``(steps, 3)`` ``table`` (the rows as applied: see
+    :func:`schedule_coefficients`), in ``M``'s dtype (the norm in float32 for bfloat16). A wide
+    ``M`` is iterated transposed, so the Gram matrix is the smaller square. The matrix products
+    run at ``precision`` (``"highest"`` by default: full float32 even where the platform would
+    use TF32, as JAX does on NVIDIA GPUs). ``table`` may be a traced array; ``safety`` and
+    ``precision`` are static.
+    """
+    M = validate.array("M", M, ndim=2)
+    table = validate.array("table", table, ndim=2)
+    if table.shape[1] != 3:
+        raise ValueError(f"table must be a (steps, 3) table of (a, b, c), got shape {tuple(table.shape)}")
+    safety = validate.real("safety", safety, positive=True)
+    validate.choice("precision", precision, PRECISIONS)
+    return _newton_schulz(M, table, safety, M.shape[0] < M.shape[1], precision)
 
 
 @jax.jit
@@ -166,7 +198,7 @@ def _msign_svd(m: jax.Array) -> jax.Array:
     return ((u * keep.astype(work.dtype)) @ vt).astype(m.dtype)
 
 
-def nuclear_norm(M: Any) -> jax.Array:
+def nuclear_norm(M: ArrayLike) -> jax.Array:
     """``‖M‖_*``, the sum of the singular values of a 2-D ``M``.
 
     Differentiable (JAX differentiates through the SVD) and usable under ``jit``, ``grad`` and
@@ -177,10 +209,12 @@ def nuclear_norm(M: Any) -> jax.Array:
 
 
 def msign(
-    M: Any,
+    M: ArrayLike,
     method: str = "svd",
     steps: int | None = None,
     coeffs: Any = None,
+    *,
+    precision: str = "highest",
 ) -> jax.Array:
     """The matrix sign ``U Vᵀ`` of ``M = U Σ Vᵀ`` (the orthogonal polar factor), of ``M``'s shape.
 
@@ -190,13 +224,14 @@ def msign(
     :class:`Schedule` or a ``(steps, 3)`` table; default ``"polar_express"``) in the input's
     dtype. A wide matrix (``n < m``) is iterated transposed, so the Gram matrix is the smaller
     ``min(n, m)`` square. The Newton–Schulz result is only as accurate as the schedule allows
-    for the matrix's smallest singular value: see :func:`sv_error_profile`.
+    for the matrix's smallest singular value: see :func:`sv_error_profile`. ``precision`` is
+    the matrix-product precision of Newton–Schulz (:func:`newton_schulz`).
     """
     M = validate.array("M", M, ndim=2)
     table, safety = method_coefficients(method, steps, coeffs)
     if table is None:
         return _msign_svd(M)
-    return _newton_schulz(M, jnp.asarray(table), safety, M.shape[0] < M.shape[1])
+    return newton_schulz(M, table, safety, precision=precision)
 
 
 def sv_error_profile(
@@ -337,7 +372,7 @@ def _power(w: jax.Array, v0: jax.Array, iters: int, tol: float) -> PowerIteratio
 
 
 def power_iteration(
-    W: Any,
+    W: ArrayLike,
     iters: int = 1000,
     tol: float = 1e-6,
     *,
@@ -358,8 +393,8 @@ def power_iteration(
     return _power(W, v0, iters, tol)
 
 
-def spectral_norm(
-    W: Any,
+def top_singular_triplet(
+    W: ArrayLike,
     iters: int = 1000,
     tol: float = 1e-6,
     *,

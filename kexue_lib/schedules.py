@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
+from jax.typing import ArrayLike
 
 from kexue_lib import validate
 
@@ -41,7 +42,7 @@ __all__ = [
     "optimal_bound",
     "optimal_schedule",
     "optimal_tail_values",
-    "sgd_abs_loss",
+    "simulate_sgd_abs",
     "tune_scale",
     "tuned_bound_curve",
     "weighted_identity_rhs",
@@ -115,7 +116,7 @@ def _check_scales(D: Any, G: Any) -> tuple[float, float]:
     return validate.real("D", D, positive=True), validate.real("G", G, positive=True)
 
 
-def last_iterate_bound(eta: Any, D: float = 1.0, G: float = 1.0) -> float:
+def last_iterate_bound(eta: ArrayLike, D: float = 1.0, G: float = 1.0) -> float:
     """The right-hand side of eq. (10) for the schedule ``eta = (η_1, ..., η_T)``.
 
     ``D²/(2 η_{1:T}) + (G²/2) Σ_t η_t²/η_{min(t+1,T):T}``, computed in O(T) with reversed
@@ -132,7 +133,7 @@ def last_iterate_bound(eta: Any, D: float = 1.0, G: float = 1.0) -> float:
     return float(D**2 / (2 * total) + G**2 / 2 * quad)
 
 
-def bound_value_and_grad(eta: Any, D: float = 1.0, G: float = 1.0) -> tuple[float, np.ndarray]:
+def bound_value_and_grad(eta: ArrayLike, D: float = 1.0, G: float = 1.0) -> tuple[float, np.ndarray]:
     """The bound (10) and its exact gradient with respect to every ``η_t`` (JAX autodiff, float64)."""
     D, G = _check_scales(D, G)
     eta = _check_schedule(eta)
@@ -170,7 +171,7 @@ FAMILIES = {
 }
 
 
-def tuned_bound_curve(family: str, Ts: Any, D: float = 1.0, G: float = 1.0) -> np.ndarray:
+def tuned_bound_curve(family: str, Ts: ArrayLike, D: float = 1.0, G: float = 1.0) -> np.ndarray:
     """The bound (10) of a schedule family at its best scale (:func:`tune_scale`), for each T in Ts.
 
     ``family`` is one of ``"constant"`` (α), ``"inverse_sqrt"`` (α/√t), ``"linear_decay"``
@@ -320,7 +321,7 @@ def weighted_identity_rhs(w: Sequence[Any], q: Sequence[Any]) -> Any:
 
 
 class SGDRun(NamedTuple):
-    """Per-path results of :func:`sgd_abs_loss`: shape ``(n_paths,)``, or ``(m, n_paths)`` for m schedules."""
+    """Per-path results of :func:`simulate_sgd_abs`: ``(n_paths,)``, or ``(m, n_paths)`` for m schedules."""
 
     final_excess: np.ndarray  #: L(θ_T) - L(θ*) on each path
     weighted_excess: np.ndarray  #: Σ_{t=1}^T η_t (L(θ_t) - L(θ*)) on each path: the left side of (6)
@@ -368,9 +369,9 @@ _PATHS = {
 }
 
 
-def sgd_abs_loss(
+def simulate_sgd_abs(
     key: jax.Array,
-    eta: Any,
+    eta: ArrayLike,
     *,
     n_paths: int = 1000,
     p: float = 0.25,

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import mpmath
 import numpy as np
+from jax.typing import ArrayLike
 
 from kexue_lib import validate
 
@@ -64,7 +65,7 @@ def _entropy(logits: jax.Array, axis: int = -1) -> jax.Array:
 _entropy_jit = jax.jit(_entropy, static_argnames="axis")
 
 
-def entropy(logits: jax.Array, axis: int = -1) -> jax.Array:
+def entropy(logits: ArrayLike, axis: int = -1) -> jax.Array:
     """Entropy (nats) of ``softmax(logits)`` along ``axis``, stable for large logits.
 
     Computed as :math:`-\\sum_i p_i\\log p_i` from ``log_softmax``, which subtracts the largest
@@ -197,7 +198,7 @@ def beta_for_entropy_floor(n: int, target: object, *, rtol: float = 1e-12) -> mp
 def _pgd(x0: jax.Array, beta: jax.Array, lr: jax.Array, steps: int) -> jax.Array:
     grad = jax.vmap(jax.grad(_entropy))
 
-    def step(_: int, x: jax.Array) -> jax.Array:
+    def step(_: int, x: ArrayLike) -> jax.Array:
         return jnp.clip(x - lr * grad(x), -beta, beta)
 
     return jax.lax.fori_loop(0, steps, step, x0)
@@ -229,7 +230,7 @@ def projected_gradient_min_entropy(
 # --------------------------------------------------------------------------------------------
 
 
-def attention(scores: jax.Array, values: jax.Array) -> jax.Array:
+def attention(scores: ArrayLike, values: ArrayLike) -> jax.Array:
     """The attention output ``sum_i softmax(scores)_i values_i``.
 
     ``scores`` has shape ``(..., n)`` and ``values`` ``(..., n, d)``.

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from kexue_lib import polar, validate
 
@@ -36,15 +37,17 @@ __all__ = [
     "descent",
     "dual_objective",
     "muon_normalized_step",
+    "normal_basis",
     "retract",
     "solve_fixed_point",
     "spectral_sphere_step",
     "sphere_norm",
     "steepest_direction",
-    "tangent_basis",
 ]
 
 NORMS = ("spectral", "frobenius")
+#: The multiplier iterations: the post's fixed point, or it followed by a safeguarded root search.
+SOLVERS = ("fixed_point", "bracketed")
 
 
 class FixedPoint(NamedTuple):
@@ -61,7 +64,7 @@ def _norm_name(norm: str) -> str:
     return validate.choice("norm", norm, NORMS)
 
 
-def sphere_norm(W: Any, norm: str = "spectral") -> jax.Array:
+def sphere_norm(W: ArrayLike, norm: str = "spectral") -> jax.Array:
     """``‖W‖₂`` (exact, by the SVD) or ``‖W‖_F``: the norm whose unit sphere is the manifold."""
     W = validate.array("W", W, ndim=2)
     if _norm_name(norm) == "frobenius":
@@ -69,8 +72,8 @@ def sphere_norm(W: Any, norm: str = "spectral") -> jax.Array:
     return jnp.linalg.svd(W, compute_uv=False)[0]
 
 
-def tangent_basis(
-    W: Any,
+def normal_basis(
+    W: ArrayLike,
     norm: str = "spectral",
     *,
     k: int = 1,
@@ -81,7 +84,7 @@ def tangent_basis(
 
     ``norm="frobenius"``: the single ``Θ = W/‖W‖_F``. ``norm="spectral"``: ``Θ = u₁v₁ᵀ``, the
     gradient of ``‖W‖₂``, from the SVD (``theta="svd"``) or by power iteration
-    (``theta="power"``, :func:`kexue_lib.polar.spectral_norm`; accurate only when σ₂ < σ₁ by a
+    (``theta="power"``, :func:`kexue_lib.polar.top_singular_triplet`; accurate only when σ₂ < σ₁ by a
     margin). For a top singular value repeated ``k`` times (``k > 1``, SVD only) there are two
     choices: the post's ``Θ_i = u_i v_iᵀ`` (``k`` matrices), or with ``symmetric=True`` the
     basis of ``{U_k S V_kᵀ : S symmetric}`` (``k(k+1)/2`` matrices, orthonormal in Frobenius),
@@ -97,7 +100,7 @@ def tangent_basis(
     if theta == "power":
         if k != 1:
             raise ValueError("theta='power' gives only the top singular pair; use theta='svd' for k > 1")
-        _s, u, v = polar.spectral_norm(W, tol=float(jnp.finfo(W.dtype).eps) ** 0.5)
+        _s, u, v = polar.top_singular_triplet(W, tol=float(jnp.finfo(W.dtype).eps) ** 0.5)
         return jnp.outer(u, v)[None]
     u, _s, vt = jnp.linalg.svd(W, full_matrices=False)
     if not symmetric:
@@ -130,13 +133,13 @@ def _check_thetas(G: jax.Array, thetas: Any) -> jax.Array:
     return thetas
 
 
-@partial(jax.jit, static_argnames=("iters",))
+@partial(jax.jit, static_argnames=("iters", "safety"))
 def _fixed_point(
     g: jax.Array,
     thetas: jax.Array,
     iters: int,
     table: jax.Array | None = None,
-    safety: jax.Array | float = 1.0,
+    safety: float = 1.0,
     bracketed: jax.Array | bool = False,
 ) -> FixedPoint:
     """The jitted solver; ``table`` ``None`` means msign by SVD, else Newton–Schulz with that table."""
@@ -152,7 +155,7 @@ def _fixed_point(
     def step(carry: tuple, _: None) -> tuple[tuple, tuple]:
         lam, (lo, flo, hi, fhi, last) = carry
         z = g + jnp.einsum("i,inm->nm", lam, thetas)
-        phi = polar._msign_svd(z) if table is None else polar._newton_schulz(z, table, safety, False)
+        phi = polar.msign(z) if table is None else polar.newton_schulz(z, table, safety)
         q = z.T @ phi
         x = jnp.einsum("inm,nk->imk", thetas, phi)  # X_i = Θ_iᵀΦ, (count, m, m)
         tr_x = jnp.trace(x, axis1=1, axis2=2)
@@ -189,14 +192,14 @@ def _ns_table(method: str, steps: int | None, coeffs: Any, dtype: Any) -> tuple[
 
 
 def solve_fixed_point(
-    G: Any,
-    thetas: Any,
+    G: ArrayLike,
+    thetas: ArrayLike,
     iters: int = 10,
     *,
     method: str = "svd",
     steps: int | None = None,
     coeffs: Any = None,
-    solver: str = "post",
+    solver: str = "fixed_point",
 ) -> FixedPoint:
     """Run the post's fixed-point iteration for ``Φ = msign(G + Σ λ_i Θ_i)`` with ``⟨Θ_i, Φ⟩ = 0``.
 
@@ -207,7 +210,7 @@ def solve_fixed_point(
     ``tr(GᵀΦ)`` after every call. ``G`` must be tall (``n ≥ m``); :func:`steepest_direction`
     transposes wide input.
 
-    ``solver="post"`` is the post's update. It is a gradient step on the dual with step
+    ``solver="fixed_point"`` is the post's update. It is a gradient step on the dual with step
     ``‖Z‖_*/m``, so it converges at the rate ``|1 − (‖Z‖_*/m) f''(λ*)|`` and fails (a 2-cycle)
     when that exceeds 1. ``solver="bracketed"`` (one constraint only) takes the post's update
     until the sign of ``⟨Θ, Φ⟩`` has changed, then Illinois regula falsi on the monotone
@@ -218,7 +221,7 @@ def solve_fixed_point(
         raise ValueError(f"G must be tall (n >= m); transpose it (and thetas) first, got {tuple(G.shape)}")
     thetas = _check_thetas(G, thetas).astype(G.dtype)
     iters = validate.integer("iters", iters, minimum=1)
-    validate.choice("solver", solver, ("post", "bracketed"))
+    validate.choice("solver", solver, SOLVERS)
     if solver == "bracketed" and thetas.shape[0] != 1:
         raise ValueError("solver='bracketed' handles one constraint (one theta) only")
     table, safety = _ns_table(method, steps, coeffs, G.dtype)
@@ -226,8 +229,8 @@ def solve_fixed_point(
 
 
 def steepest_direction(
-    W: Any,
-    G: Any,
+    W: ArrayLike,
+    G: ArrayLike,
     iters: int = 10,
     *,
     norm: str = "spectral",
@@ -237,14 +240,14 @@ def steepest_direction(
     method: str = "svd",
     steps: int | None = None,
     coeffs: Any = None,
-    solver: str = "post",
+    solver: str = "fixed_point",
 ) -> tuple[jax.Array, jax.Array]:
     """The steepest-descent direction ``Φ`` on the sphere ``‖W‖ = 1`` and its multiplier(s) ``λ``.
 
     Maximises ``tr(GᵀΦ)`` over ``‖Φ‖₂ = 1`` in the tangent space at ``W`` (the update is
     ``W − ηΦ``) by :func:`solve_fixed_point` with ``iters`` msign calls. ``W`` and ``G`` are
     ``n × m`` in either orientation. ``norm``, ``k``, ``symmetric`` and ``theta`` choose the normal
-    matrices (:func:`tangent_basis`), ``solver`` the multiplier iteration (:func:`solve_fixed_point`);
+    matrices (:func:`normal_basis`), ``solver`` the multiplier iteration (:func:`solve_fixed_point`);
     ``lam`` is a scalar for a single constraint, else a vector.
     """
     W = validate.array("W", W, ndim=2)
@@ -253,14 +256,14 @@ def steepest_direction(
     iters = validate.integer("iters", iters, minimum=1)
     wide = W.shape[0] < W.shape[1]
     w, g = (W.T, G.T) if wide else (W, G)
-    thetas = tangent_basis(w, norm, k=k, symmetric=symmetric, theta=theta)
+    thetas = normal_basis(w, norm, k=k, symmetric=symmetric, theta=theta)
     result = solve_fixed_point(g, thetas, iters, method=method, steps=steps, coeffs=coeffs, solver=solver)
     phi = result.phi.T if wide else result.phi
     lam = result.lam[0] if result.lam.shape[0] == 1 else result.lam
     return phi, lam
 
 
-def dual_objective(G: Any, thetas: Any, lam: Any) -> jax.Array:
+def dual_objective(G: ArrayLike, thetas: ArrayLike, lam: ArrayLike) -> jax.Array:
     """The dual function ``f(λ) = ‖G + Σ λ_i Θ_i‖_*`` (nuclear norm), an upper bound on ``tr(GᵀΦ)``."""
     G = validate.array("G", G, ndim=2)
     thetas = _check_thetas(G, thetas)
@@ -274,7 +277,7 @@ def dual_objective(G: Any, thetas: Any, lam: Any) -> jax.Array:
     return polar.nuclear_norm(G + jnp.einsum("i,inm->nm", lam, thetas))
 
 
-def retract(W: Any, Phi: Any, eta: float, norm: str = "spectral") -> jax.Array:
+def retract(W: ArrayLike, Phi: ArrayLike, eta: float, norm: str = "spectral") -> jax.Array:
     """``(W − ηΦ)/‖W − ηΦ‖``: step along ``−Φ`` and normalise back onto the unit sphere."""
     W = validate.array("W", W, ndim=2)
     Phi = validate.array("Phi", Phi, ndim=2)
@@ -285,14 +288,14 @@ def retract(W: Any, Phi: Any, eta: float, norm: str = "spectral") -> jax.Array:
 
 
 def spectral_sphere_step(
-    W: Any, G: Any, eta: float, *, norm: str = "spectral", iters: int = 10, **kwargs: Any
+    W: ArrayLike, G: ArrayLike, eta: float, *, norm: str = "spectral", iters: int = 10, **kwargs: Any
 ) -> jax.Array:
     """One step of Muon on the sphere: the steepest direction, then :func:`retract`."""
     phi, _lam = steepest_direction(W, G, iters, norm=norm, **kwargs)
     return retract(W, phi, eta, norm)
 
 
-def muon_normalized_step(W: Any, G: Any, eta: float, *, norm: str = "spectral") -> jax.Array:
+def muon_normalized_step(W: ArrayLike, G: ArrayLike, eta: float, *, norm: str = "spectral") -> jax.Array:
     """The baseline: plain Muon ``W − η msign(G)`` followed by normalisation onto the sphere."""
     W = validate.array("W", W, ndim=2)
     G = validate.array("G", G, ndim=2)
@@ -316,22 +319,22 @@ def _descent(
 ) -> Descent:
     grad_fn = jax.value_and_grad(loss_fn)
 
-    def measure(w: jax.Array) -> jax.Array:
+    def measure(w: ArrayLike) -> jax.Array:
         return jnp.linalg.norm(w) if norm == "frobenius" else jnp.linalg.svd(w, compute_uv=False)[0]
 
-    def theta_of(w: jax.Array) -> jax.Array:
+    def theta_of(w: ArrayLike) -> jax.Array:
         if norm == "frobenius":
             return w / jnp.linalg.norm(w)
         u, _s, vt = jnp.linalg.svd(w, full_matrices=False)
         return jnp.outer(u[:, 0], vt[0])
 
-    def step(w: jax.Array, eta: jax.Array) -> tuple[jax.Array, tuple]:
+    def step(w: ArrayLike, eta: ArrayLike) -> tuple[jax.Array, tuple]:
         loss, g = grad_fn(w)
         theta = theta_of(w)
         if variant == "sphere":
             phi = _fixed_point(g, theta[None], iters, None, 1.0, bracketed).phi
         else:
-            phi = polar._msign_svd(g)
+            phi = polar.msign(g)
         new = w - eta * phi
         new = new / measure(new)
         return new, (loss, measure(w), jnp.sum(theta * phi), w)
@@ -342,13 +345,13 @@ def _descent(
 
 def descent(
     loss_fn: Any,
-    W0: Any,
-    etas: Any,
+    W0: ArrayLike,
+    etas: ArrayLike,
     *,
     variant: str = "sphere",
     norm: str = "spectral",
     iters: int = 5,
-    solver: str = "post",
+    solver: str = "fixed_point",
 ) -> Descent:
     """Minimise ``loss_fn(W)`` on the unit sphere of ``norm``, one step per learning rate in ``etas``.
 
@@ -368,7 +371,7 @@ def descent(
     iters = validate.integer("iters", iters, minimum=1)
     if not callable(loss_fn):
         raise ValueError("loss_fn must be a function of W")
-    validate.choice("solver", solver, ("post", "bracketed"))
+    validate.choice("solver", solver, SOLVERS)
     w0 = W0 / sphere_norm(W0, norm)
     bracketed = jnp.asarray(solver == "bracketed")
     return _descent(loss_fn, w0, etas.astype(W0.dtype), variant, _norm_name(norm), iters, bracketed)

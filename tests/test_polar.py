@@ -9,19 +9,7 @@ import pytest
 
 from kexue_lib import polar
 
-
-@pytest.fixture(autouse=True)
-def _x64():
-    with jax.enable_x64(True):
-        yield
-
-
-def matrix_with_singular_values(s: np.ndarray, n: int, seed: int = 0) -> jax.Array:
-    """An n × len(s) float64 matrix with the given singular values and random singular vectors."""
-    rng = np.random.default_rng(seed)
-    u, _ = np.linalg.qr(rng.standard_normal((n, len(s))))
-    v, _ = np.linalg.qr(rng.standard_normal((len(s), len(s))))
-    return jnp.asarray((u * s) @ v.T)
+pytestmark = pytest.mark.usefixtures("x64")
 
 
 def test_msign_svd_is_the_polar_factor() -> None:
@@ -44,7 +32,7 @@ def test_msign_svd_wide_and_zero_and_bfloat16() -> None:
 
 
 @pytest.mark.parametrize("shape", [(40, 16), (16, 40)])
-def test_newton_schulz_polar_express_matches_svd(shape: tuple[int, int]) -> None:
+def test_newton_schulz_polar_express_matches_svd(shape: tuple[int, int], matrix_with_singular_values) -> None:
     s = np.geomspace(0.05, 1.0, min(shape))
     m = matrix_with_singular_values(s, max(shape))
     m = m if shape[0] >= shape[1] else m.T
@@ -53,7 +41,7 @@ def test_newton_schulz_polar_express_matches_svd(shape: tuple[int, int]) -> None
     np.testing.assert_allclose(ns, polar.msign(m), atol=1e-12)
 
 
-def test_matrix_iteration_equals_scalar_map() -> None:
+def test_matrix_iteration_equals_scalar_map(matrix_with_singular_values) -> None:
     s = np.geomspace(1e-3, 1.0, 20)
     m = matrix_with_singular_values(s, 30, seed=3)
     table, safety = polar.schedule_coefficients("jordan", 5)
@@ -108,10 +96,10 @@ def test_optimal_odd_quintic_equioscillates() -> None:
     assert abs(dev[0] - err) < 1e-12 and abs(dev[-1] + err) < 1e-12  # alternation at the ends
 
 
-def test_spectral_norm_power_iteration() -> None:
+def test_top_singular_triplet_by_power_iteration(matrix_with_singular_values) -> None:
     s = np.array([2.0, 1.0, 0.5, 0.1])
     w = matrix_with_singular_values(s, 10, seed=5)
-    sigma, u, v = polar.spectral_norm(w, tol=1e-12)
+    sigma, u, v = polar.top_singular_triplet(w, tol=1e-12)
     assert abs(float(sigma) - 2.0) < 1e-12
     grad = jax.grad(lambda x: jnp.linalg.svd(x, compute_uv=False)[0])(w)
     np.testing.assert_allclose(jnp.outer(u, v), grad, atol=1e-10)
@@ -132,10 +120,10 @@ def test_spectral_norm_power_iteration() -> None:
         (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", coeffs=[[1.0, 2.0]]), "coeffs"),
         (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", coeffs=[[1.0, 2.0, np.inf]]), "finite"),
         (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", steps=0), "steps"),
-        (lambda: polar.spectral_norm(jnp.ones((2, 2)), iters=0), "iters"),
-        (lambda: polar.spectral_norm(jnp.ones((2, 2)), tol=-1.0), "tol"),
-        (lambda: polar.spectral_norm(jnp.ones((2, 2)), key=0), "key"),
-        (lambda: polar.spectral_norm(jnp.ones(4)), "2-D"),
+        (lambda: polar.top_singular_triplet(jnp.ones((2, 2)), iters=0), "iters"),
+        (lambda: polar.top_singular_triplet(jnp.ones((2, 2)), tol=-1.0), "tol"),
+        (lambda: polar.top_singular_triplet(jnp.ones((2, 2)), key=0), "key"),
+        (lambda: polar.top_singular_triplet(jnp.ones(4)), "2-D"),
         (lambda: polar.sv_error_profile("cubic", 1.5), "ell"),
         (lambda: polar.optimal_odd_quintic(1.0, 0.5), "lo"),
         (lambda: polar.polar_express_coefficients(1e-3, 0), "steps"),

@@ -226,7 +226,7 @@ def test_identity_rejects_bad_input() -> None:
 
 def test_sgd_deterministic_case() -> None:
     # p = 0: ξ = -1 always; from θ_1 = 1 the iterate walks down by η_t until it reaches θ* = -1.
-    run = sch.sgd_abs_loss(jax.random.key(0), [0.5, 0.5, 0.25, 1.0], n_paths=3, p=0.0)
+    run = sch.simulate_sgd_abs(jax.random.key(0), [0.5, 0.5, 0.25, 1.0], n_paths=3, p=0.0)
     np.testing.assert_allclose(run.final_excess, [0.75] * 3)  # θ_4 = 1 - 1.25 = -0.25
     np.testing.assert_allclose(run.weighted_excess, [0.5 * 2 + 0.5 * 1.5 + 0.25 * 1 + 0.75] * 3)
 
@@ -235,9 +235,9 @@ def test_sgd_shapes_seeds_and_bound() -> None:
     key = jax.random.key(3)
     T, D, G = 200, 2.0, 1.0
     etas = np.stack([sch.tune_scale(s, D, G)[0] * s for s in (sch.linear_decay(T), sch.constant_schedule(T))])
-    run = sch.sgd_abs_loss(key, etas, n_paths=500, p=0.3)
+    run = sch.simulate_sgd_abs(key, etas, n_paths=500, p=0.3)
     assert run.final_excess.shape == (2, 500) and np.all(run.final_excess >= 0)
-    again = sch.sgd_abs_loss(key, etas[0], n_paths=500, p=0.3)
+    again = sch.simulate_sgd_abs(key, etas[0], n_paths=500, p=0.3)
     np.testing.assert_array_equal(again.final_excess, run.final_excess[0])  # same key, same paths
     for eta, final in zip(etas, run.final_excess, strict=True):
         stderr = final.std() / math.sqrt(final.size)
@@ -247,15 +247,15 @@ def test_sgd_shapes_seeds_and_bound() -> None:
 def test_sgd_rejects_bad_input() -> None:
     key = jax.random.key(0)
     with pytest.raises(ValueError, match=r"p must be < 0\.5"):
-        sch.sgd_abs_loss(key, [0.1, 0.1], p=0.5)
+        sch.simulate_sgd_abs(key, [0.1, 0.1], p=0.5)
     with pytest.raises(ValueError, match="key must be a single JAX PRNG key"):
-        sch.sgd_abs_loss(0, [0.1, 0.1])
+        sch.simulate_sgd_abs(0, [0.1, 0.1])
     with pytest.raises(ValueError, match="n_paths must be >= 1"):
-        sch.sgd_abs_loss(key, [0.1, 0.1], n_paths=0)
+        sch.simulate_sgd_abs(key, [0.1, 0.1], n_paths=0)
     with pytest.raises(ValueError, match="eta must be >= 0"):
-        sch.sgd_abs_loss(key, [0.1, -0.1])
+        sch.simulate_sgd_abs(key, [0.1, -0.1])
     with pytest.raises(ValueError, match=r"1-D .* or 2-D"):
-        sch.sgd_abs_loss(key, np.ones((1, 2, 2)))
+        sch.simulate_sgd_abs(key, np.ones((1, 2, 2)))
 
 
 def test_tuned_bound_curve_matches_single_calls() -> None:
@@ -279,16 +279,16 @@ def test_tuned_bound_curve_rejects_bad_input() -> None:
 
 def test_sgd_record_path_losses() -> None:
     etas = np.stack([sch.linear_decay(50, 0.2), sch.constant_schedule(50, 0.05)])
-    run = sch.sgd_abs_loss(jax.random.key(5), etas, n_paths=64, p=0.2, record=True)
+    run = sch.simulate_sgd_abs(jax.random.key(5), etas, n_paths=64, p=0.2, record=True)
     assert run.path_excess.shape == (2, 64, 50)
     np.testing.assert_array_equal(run.path_excess[..., -1], run.final_excess)
     np.testing.assert_allclose(run.path_excess[..., 0], 0.6 * 2)  # θ_1 = 1: (1 - 2p)(θ_1 + 1)
     weighted = np.einsum("mt,mnt->mn", etas, run.path_excess)
     np.testing.assert_allclose(weighted, run.weighted_excess, rtol=1e-13)
-    plain = sch.sgd_abs_loss(jax.random.key(5), etas, n_paths=64, p=0.2)
+    plain = sch.simulate_sgd_abs(jax.random.key(5), etas, n_paths=64, p=0.2)
     np.testing.assert_array_equal(plain.final_excess, run.final_excess)
     assert plain.path_excess is None
-    one = sch.sgd_abs_loss(jax.random.key(5), etas[0], n_paths=64, p=0.2, record=True)
+    one = sch.simulate_sgd_abs(jax.random.key(5), etas[0], n_paths=64, p=0.2, record=True)
     np.testing.assert_array_equal(one.path_excess, run.path_excess[0])
     with pytest.raises(ValueError, match="record must be True or False"):
-        sch.sgd_abs_loss(jax.random.key(5), etas[0], record=1)
+        sch.simulate_sgd_abs(jax.random.key(5), etas[0], record=1)

@@ -12,7 +12,7 @@ import pytest
 
 from kexue_lib import softmax as smx
 
-jax.config.update("jax_enable_x64", True)
+pytestmark = pytest.mark.usefixtures("x64")
 
 
 # ---------------------------------------------------------------- entropy

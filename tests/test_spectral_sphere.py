@@ -11,11 +11,7 @@ import scipy.optimize as so
 from kexue_lib import polar
 from kexue_lib import spectral_sphere as ss
 
-
-@pytest.fixture(autouse=True)
-def _x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")
 
 
 def pair(n: int = 24, m: int = 12, seed: int = 0) -> tuple[jax.Array, jax.Array]:
@@ -27,7 +23,7 @@ def pair(n: int = 24, m: int = 12, seed: int = 0) -> tuple[jax.Array, jax.Array]
 def test_direction_is_tangent_unit_and_optimal() -> None:
     w, g = pair()
     phi, lam = ss.steepest_direction(w, g, 40)
-    theta = ss.tangent_basis(w)[0]
+    theta = ss.normal_basis(w)[0]
     assert phi.shape == w.shape and jnp.ndim(lam) == 0
     assert abs(float(jnp.sum(theta * phi))) < 1e-12
     np.testing.assert_allclose(np.linalg.svd(np.asarray(phi), compute_uv=False), 1.0, atol=1e-12)
@@ -39,7 +35,7 @@ def test_direction_is_tangent_unit_and_optimal() -> None:
 
 def test_dual_objective_is_differentiable_under_jit() -> None:
     w, g = pair()
-    thetas = ss.tangent_basis(w)
+    thetas = ss.normal_basis(w)
     grad = jax.jit(jax.grad(lambda x: ss.dual_objective(g, thetas, x)))
     lam = jnp.array([0.3])
     # f'(λ) = ⟨Θ, msign(G + λΘ)⟩, the tangent error of the direction at λ
@@ -58,7 +54,7 @@ def test_wide_matrix_is_solved_transposed() -> None:
 
 def test_update_is_a_gradient_step_on_the_dual() -> None:
     w, g = pair(seed=2)
-    theta = ss.tangent_basis(w)[0]
+    theta = ss.normal_basis(w)[0]
     run = ss.solve_fixed_point(g, theta, 3)
     lam0, lam1 = float(run.lam_history[0, 0]), float(run.lam_history[1, 0])
     z = g + lam0 * theta
@@ -77,7 +73,7 @@ def test_frobenius_sphere_and_power_theta() -> None:
     u, _ = np.linalg.qr(rng.standard_normal((24, 12)))
     v, _ = np.linalg.qr(rng.standard_normal((12, 12)))
     gapped = jnp.asarray((u * np.linspace(1.0, 0.1, 12)) @ v.T)
-    np.testing.assert_allclose(ss.tangent_basis(gapped, theta="power"), ss.tangent_basis(gapped), atol=1e-6)
+    np.testing.assert_allclose(ss.normal_basis(gapped, theta="power"), ss.normal_basis(gapped), atol=1e-6)
 
 
 def test_tied_top_singular_value_both_bases() -> None:
@@ -88,7 +84,7 @@ def test_tied_top_singular_value_both_bases() -> None:
     g = jnp.asarray(rng.standard_normal((20, 10)))
     for symmetric, count in ((False, 2), (True, 3)):
         phi, lam = ss.steepest_direction(w, g, 40, k=2, symmetric=symmetric)
-        thetas = ss.tangent_basis(w, k=2, symmetric=symmetric)
+        thetas = ss.normal_basis(w, k=2, symmetric=symmetric)
         assert lam.shape == (count,)
         np.testing.assert_allclose(jnp.einsum("inm,nm->i", thetas, phi), 0.0, atol=1e-12)
         assert abs(float(ss.dual_objective(g, thetas, lam)) - float(jnp.sum(g * phi))) < 1e-10
@@ -100,7 +96,7 @@ def test_tied_top_singular_value_both_bases() -> None:
 
 def test_bracketed_solver_agrees_and_converges() -> None:
     w, g = pair(seed=6)
-    theta = ss.tangent_basis(w)[0]
+    theta = ss.normal_basis(w)[0]
     post = ss.solve_fixed_point(g, theta, 30)
     bracketed = ss.solve_fixed_point(g, theta, 30, solver="bracketed")
     assert abs(float(post.lam[0]) - float(bracketed.lam[0])) < 1e-10

@@ -1,0 +1,36 @@
+"""Fixtures shared by the unit tests.
+
+- ``x64``: run a test with float64 enabled in JAX (kernels compared with mpmath or NumPy float64);
+  a module opts in with ``pytestmark = pytest.mark.usefixtures("x64")``.
+- ``matrix_with_singular_values``: a factory of float64 test matrices with prescribed singular
+  values and seeded random singular vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def x64() -> Iterator[None]:
+    with jax.enable_x64(True):
+        yield
+
+
+def _matrix_with_singular_values(s: np.ndarray, n: int, seed: int = 0) -> jax.Array:
+    """An ``n × len(s)`` matrix with singular values ``s`` and seeded random singular vectors."""
+    s = np.asarray(s, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((n, len(s))))
+    v, _ = np.linalg.qr(rng.standard_normal((len(s), len(s))))
+    return jnp.asarray((u * s) @ v.T)
+
+
+@pytest.fixture
+def matrix_with_singular_values() -> Callable[..., jax.Array]:
+    return _matrix_with_singular_values
