@@ -172,3 +172,17 @@ def test_executed_chapter_needs_captioned_figures_and_a_ledger() -> None:
     assert any("must display the chapter's Ledger" in p for p in problems)
     two = book.check_outputs("ch.md", _notebook([(CAPTION, [SVG, SVG]), ({}, [LEDGER])]))
     assert any("shows 2 figures" in p for p in two)
+
+
+def test_a_fresh_execution_is_found_in_the_build_cache(tmp_path: Path) -> None:
+    from jupyter_cache import get_cache
+
+    root = _mini_book(tmp_path, "# Ch\n```{code-cell} ipython3\n:tags: [remove-input]\nx = 2 * 21\nx\n```\n")
+    chapter = root / "book" / "ch.md"
+    run = book.execute(chapter, timeout=120)
+    book.cache_execution(root, run)
+    record = get_cache(str(root / book.CACHE_DIR)).match_cache_notebook(book.read_notebook(chapter))
+    assert record.data["execution_seconds"] == pytest.approx(run.seconds)
+    chapter.write_text(chapter.read_text().replace("21", "22"))  # a changed cell is a new notebook
+    with pytest.raises(KeyError):
+        get_cache(str(root / book.CACHE_DIR)).match_cache_notebook(book.read_notebook(chapter))

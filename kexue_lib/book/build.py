@@ -231,20 +231,35 @@ class Execution:
     notebook: object
 
 
+def read_notebook(path: Path) -> object:
+    """A chapter as the build reads it: myst-nb's own MyST-notebook reader, not jupytext's.
+
+    The cells, their metadata and the kernelspec are exactly those ``make build`` hashes to look
+    the chapter up in its execution cache, so an execution of this notebook can be cached for it.
+    """
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    return read_myst_markdown_notebook(Path(path).read_text(encoding="utf-8"), MdParserConfig(),
+                                       add_source_map=True)
+
+
 def execute(path: Path, *, timeout: int = 600) -> Execution:
     """Execute a chapter fresh (no cache) in a new kernel, with its own folder as working directory.
 
-    Raises :class:`ChapterError` naming the chapter, the failing cell's number and source, and
-    the traceback; a chapter that writes to stderr fails too (no stray output reaches the book).
+    The notebook is read and run as the build runs it (:func:`read_notebook`; nbclient, no
+    timing metadata), so :func:`cache_execution` can hand the result to ``make build``. Raises
+    :class:`ChapterError` naming the chapter, the failing cell's number and source, and the
+    traceback; a chapter that writes to stderr fails too (no stray output reaches the book).
     """
-    import jupytext
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     path = Path(path).resolve()
-    nb = jupytext.read(path)
+    nb = read_notebook(path)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb, timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+        record_timing=False, resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
     try:
@@ -270,6 +285,24 @@ def execute(path: Path, *, timeout: int = 600) -> Execution:
                     f"--- cell source ---\n{cell.source}\n--- stderr ---\n{out.get('text', '')}"
                 )
     return Execution(path, seconds, nb)
+
+
+def cache_execution(root: Path, run: Execution) -> None:
+    """Store a fresh execution in the build's execution cache, where ``make build`` will find it.
+
+    The cache is jupyter-cache's, keyed on the notebook's code cells and kernelspec (so the
+    notebook must come from :func:`read_notebook`); ``make build`` then renders the chapter
+    without executing it again. Call :func:`invalidate_stale_cache` first (once per session), so
+    that the cache and the library fingerprint agree.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(root / CACHE_DIR))
+    cache.cache_notebook_bundle(
+        CacheBundleIn(run.notebook, str(run.path), data={"execution_seconds": run.seconds}),
+        check_validity=False, overwrite=True,
+    )
 
 
 def fingerprint(root: Path) -> str:
@@ -343,8 +376,9 @@ def preview(root: Path, chapter: Path) -> Path:
     """Render one chapter alone, executed fresh, into ``_build/preview/<stem>/_build/html``.
 
     For looking at a chapter while writing it, without building (or waiting for) the others:
-    a table of contents with only this page (and the bibliography, where citations resolve), the
-    book's configuration otherwise. Links to other chapters stay unresolved there (warnings, not
+    a table of contents with only the book's root page, this chapter (numbered, so that section
+    and figure numbers resolve) and the bibliography (where citations resolve), the book's
+    configuration otherwise. Links to other chapters stay unresolved there (warnings, not
     errors). Returns the HTML page's path.
     """
     chapter = Path(chapter).resolve()
@@ -353,10 +387,14 @@ def preview(root: Path, chapter: Path) -> Path:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    toc: dict[str, object] = {"format": "jb-book", "root": str(rel)}
-    if (root / "book" / "bibliography.md").is_file():  # where the citations resolve
-        toc["chapters"] = [{"file": "book/bibliography"}]
-    (work / "_toc.yml").write_text(yaml.safe_dump(toc))
+    # The chapter in a numbered part (so that section and figure numbers resolve), after the
+    # book's root page, with the bibliography (where the citations resolve).
+    book_toc = yaml.safe_load((root / "_toc.yml").read_text())
+    parts = [{"caption": "Preview", "numbered": True, "chapters": [{"file": str(rel)}]}]
+    if (root / "book" / "bibliography.md").is_file():
+        parts.append({"caption": "About the book", "chapters": [{"file": "book/bibliography"}]})
+    toc = {"format": "jb-book", "root": book_toc["root"], "parts": parts}
+    (work / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     config = yaml.safe_load((root / "_config.yml").read_text())
     config["only_build_toc_files"] = True
     config["execute"] = {**config.get("execute", {}), "execute_notebooks": "force",
