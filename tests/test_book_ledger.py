@@ -53,7 +53,7 @@ def test_ledger_renders_one_table_with_badges_and_references() -> None:
     ledger.qualified("post, §2", "the conclusion", section="sec-why", book="holds, for another reason")
     ledger.not_checked("post (2)", "a | b", why="outside the chapter")
     text = ledger._repr_markdown_()
-    assert (f"| post (1) | H ≤ log n | {badge('verified')} | as stated | {{ref}}`sec-bounds` |"
+    assert (f"| post (1) | H ≤ log n | {badge('verified')} | as stated | {{numref}}`§%s <sec-bounds>` |"
             in text)
     assert 'class="verdict verdict-not-checked">not checked</span>' in text
     assert "a \\| b" in text and "1 verified, 1 qualified, 0 corrected, 1 not checked" in text

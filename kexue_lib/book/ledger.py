@@ -56,6 +56,11 @@ def badge(status: Status) -> str:
     return f'<span class="verdict verdict-{status.replace(" ", "-")}">{status}</span>'
 
 
+def section_link(label: str) -> str:
+    """A link to a section by its number (``§1.3.2``), which survives math in the section's title."""
+    return f"{{numref}}`§%s <{label}>`" if str(label).strip() else "—"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One row of the ledger."""
@@ -181,7 +186,7 @@ class Ledger:
             raise ValueError("the ledger is empty")
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
         rows = [
-            [e.item, e.claim, badge(e.status), e.book, f"{{ref}}`{e.section}`" if e.section else "—"]
+            [e.item, e.claim, badge(e.status), e.book, section_link(e.section)]
             for e in self.entries
         ]
         table = markdown_table(["post", "claim", "verdict", "the book", "decided in"], rows)
