@@ -114,7 +114,7 @@ ledger
 
 def _chapter(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "ch.md"
-    path.write_text(FRONT + body)
+    path.write_text(book.round_trip(FRONT + body))  # as Jupyter would save it
     return path
 
 
@@ -148,6 +148,13 @@ def test_structure_problems_name_the_chapter_and_the_rule(tmp_path: Path, edit, 
     problems = book.check_structure(_chapter(tmp_path, edit(GOOD)))
     assert any(message in p for p in problems), problems
     assert all(p.startswith("ch.md: ") for p in problems)
+
+
+def test_a_chapter_jupyter_would_rewrite_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "ch.md"
+    path.write_text(FRONT + GOOD)   # no blank line after the cell options: jupytext adds one
+    assert any("not in the form Jupyter saves" in p for p in book.check_structure(path))
+    assert book.check_structure(_chapter(tmp_path, GOOD)) == []
 
 
 def _notebook(cells: list[tuple[dict, list[dict]]]) -> nbformat.NotebookNode:

@@ -13,6 +13,7 @@ Command line (the Makefile calls these)::
     python -m kexue_lib.book check [book/chapter.md]  # the structure checks, no execution
     python -m kexue_lib.book preview book/chapter.md  # render one chapter alone, into _build/preview
     python -m kexue_lib.book screenshot PAGE.html OUT.png --at sec-x-summary [--dark]
+    python -m kexue_lib.book format [book/chapter.md] # rewrite chapters as Jupyter saves them
     python -m kexue_lib.book extract-code DIR         # chapters' code cells as .py files, for ruff
 """
 
@@ -140,7 +141,9 @@ def check_structure(path: Path) -> list[str]:
     - define no function in a hidden cell (tags in :data:`HIDING_TAGS`);
     - keep every code line within :data:`CODE_WIDTH` characters (no sideways scrolling);
     - end with its ledger: the last code cell lies in the summary and hides its input
-      (``remove-input``), showing only the table.
+      (``remove-input``), showing only the table;
+    - be in the form Jupyter saves (:func:`round_trip`), so that opening and saving it in Jupyter
+      changes nothing.
     """
     import jupytext
 
@@ -148,6 +151,9 @@ def check_structure(path: Path) -> list[str]:
     name = path.name
     problems: list[str] = []
     text = path.read_text(encoding="utf-8")
+    if round_trip(text) != text:
+        problems.append(f"{name}: not in the form Jupyter saves it (jupytext would rewrite it); "
+                        f"run: python -m kexue_lib.book format {path}")
     labels = _LABEL.findall(text)
     found: dict[str, list[str]] = {}
     for label in labels:
@@ -487,6 +493,18 @@ def screenshot(
     return out
 
 
+def round_trip(text: str) -> str:
+    """A MyST chapter as Jupyter saves it: read by jupytext, written as ``.ipynb``, read back, written.
+
+    A chapter in this canonical form opens in Jupyter (through jupytext) and saves back without a
+    change; ``python -m kexue_lib.book format`` puts a chapter in it.
+    """
+    import jupytext
+
+    notebook = jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="ipynb")
+    return jupytext.writes(jupytext.reads(notebook, fmt="ipynb"), fmt="md:myst")
+
+
 def extract_code(root: Path, out: Path) -> list[Path]:
     """Write each chapter's code cells to ``out/<chapter>.py`` (magics commented out), for ruff."""
     import jupytext
@@ -519,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     shot.add_argument("--offset", type=int, default=0, help="pixels to scroll when --at is not given")
     shot.add_argument("--dark", action="store_true", help="the dark theme")
     shot.add_argument("--height", type=int, default=1800, help="the window height in pixels")
+    fmt = sub.add_parser("format", help="rewrite chapters in the form Jupyter saves (jupytext's)")
+    fmt.add_argument("paths", nargs="*", type=Path, help="chapter files (default: every chapter)")
     ext = sub.add_parser("extract-code", help="write the chapters' code cells as .py files")
     ext.add_argument("out", type=Path)
     args = parser.parse_args(argv)
@@ -527,6 +547,13 @@ def main(argv: list[str] | None = None) -> int:
         return build(root)
     if args.command == "preview":
         print(preview(root, args.path))
+        return 0
+    if args.command == "format":
+        for path in args.paths or chapters(root):
+            text = path.read_text(encoding="utf-8")
+            if round_trip(text) != text:
+                path.write_text(round_trip(text), encoding="utf-8")
+                print(f"reformatted {path}")
         return 0
     if args.command == "screenshot":
         print(screenshot(args.page, args.out, at=args.at, offset=args.offset, dark=args.dark,
