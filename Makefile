@@ -10,7 +10,7 @@ export JAX_PLATFORMS ?= cpu
 # Silences the debugger's frozen-modules warning that ipykernel would print into every page.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: build test lint bench serve clean setup
+.PHONY: build test lint bench serve clean setup lab lab-check
 
 setup: $(STAMP)
 
@@ -39,6 +39,25 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# JupyterLab on book/, against this .venv: a chapter (.md) opens as a notebook with a double click.
+LAB_STAMP := $(VENV)/.lab-installed
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+$(LAB_STAMP): $(STAMP) requirements-lab.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	@# jupytext's "Jupytext Notebook" viewer is the default for Markdown and MyST files.
+	mkdir -p $(LAB_SETTINGS)
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)/overrides.json
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	@echo "JupyterLab on book/ at http://127.0.0.1:$(PORT)/lab (the URL with its token follows; Ctrl-C to stop)"
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser --allow-root --ServerApp.root_dir=book
+
+# The headless check of make lab: start it, open a chapter through the server's API, stop it.
+lab-check: $(LAB_STAMP)
+	$(PY) -m pytest tests/test_book_lab.py -q
 
 serve:
 	@test -d _build/html || { echo "error: no _build/html yet; run 'make build' first"; exit 1; }
