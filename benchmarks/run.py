@@ -1,7 +1,9 @@
 """`make bench`: the book's benchmarks, printed as a table and written to _build/bench/bench.json.
 
-Frame rows: the fresh execution time of each chapter and of the whole book, and the time of a
-no-change cached rebuild. Chapter rows: every ``benchmarks/bench_*.py`` module defines
+Frame rows: the fresh execution time of each chapter; CI's steps (``make test``, ``make lint``,
+``make build`` right after ``make test``) from a clean build folder and their sum, CI's wall time
+less environment creation; a no-change cached rebuild; ``make build`` alone from an empty cache.
+Chapter rows: every ``benchmarks/bench_*.py`` module defines
 ``benchmarks() -> list[kexue_lib.book.benchmark.Row]``; this script imports and runs each.
 Run a subset with ``python benchmarks/run.py gaussian_max softmax`` (module suffixes) or
 ``--no-book`` to skip the book timings.
@@ -27,19 +29,44 @@ from kexue_lib.book.benchmark import Row, row
 ROOT = book.find_root(Path(__file__).parent)
 
 
+def _timed_make(target: str) -> float:
+    """Wall time of ``make <target>`` in the book's root, as CI runs it; raises if it fails."""
+    start = time.perf_counter()
+    done = subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"make {target} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return time.perf_counter() - start
+
+
+def _clean_build() -> None:
+    """What a fresh clone has: no HTML, no execution cache, no executed notebooks."""
+    for folder in ("html", "jupyter_execute", ".jupyter_cache"):
+        shutil.rmtree(ROOT / book.BUILD_DIR / folder, ignore_errors=True)
+
+
 def book_rows() -> list[Row]:
-    """Each chapter fresh, the whole book fresh (empty cache), then a no-change cached rebuild."""
+    """Each chapter fresh; CI's three steps from a clean build folder; the cached and uncached builds.
+
+    ``.ci/run`` on a fresh clone is environment creation, then ``make test``, ``make lint`` and
+    ``make build``; after a clean of ``_build`` this tree is that clone with its environment
+    made, so the sum of the three is CI's wall time less the environment's creation. Because
+    ``make test`` stores each chapter's execution in the build's cache, the ``make build`` after
+    it only renders; the last row is ``make build`` alone, from an empty cache, for comparison.
+    """
     rows = [row(f"chapter {r.path.stem}: fresh execution", r.seconds, "s")
             for r in map(book.execute, book.chapters(ROOT))]
-    shutil.rmtree(ROOT / book.BUILD_DIR / "html", ignore_errors=True)
-    shutil.rmtree(ROOT / book.CACHE_DIR, ignore_errors=True)
-    for label in ("whole book: build, empty cache", "whole book: no-change cached rebuild"):
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "kexue_lib.book", "build"], cwd=ROOT,
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"the book failed to build:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-        rows.append(row(label, time.perf_counter() - start, "s"))
+    _clean_build()
+    steps = {target: _timed_make(target) for target in ("test", "lint", "build")}
+    rows += [
+        row("CI: make test (unit tests + every chapter fresh)", steps["test"], "s"),
+        row("CI: make lint", steps["lint"], "s"),
+        row("CI: make build right after make test", steps["build"], "s", "chapters from the cache"),
+        row("CI wall time less environment creation", sum(steps.values()), "s", "sum of the three"),
+        row("make build, no change: cached rebuild", _timed_make("build"), "s"),
+    ]
+    _clean_build()
+    rows.append(row("make build alone, empty cache", _timed_make("build"), "s", "executes every chapter"))
     return rows
 
 
