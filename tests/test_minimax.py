@@ -1,0 +1,294 @@
+"""Tests for kexue_lib.minimax: the Remez solver against closed forms and independent checks."""
+
+from __future__ import annotations
+
+import itertools
+
+import mpmath
+import pytest
+import sympy as sp
+
+from kexue_lib import minimax as mm
+
+DPS = 50  # precision of the reference values computed here
+
+
+def _close(x: object, y: object, tol: float) -> bool:
+    with mpmath.workdps(DPS):
+        return abs(mpmath.mpf(x) - mpmath.mpf(y)) <= tol
+
+
+def _error_at(f: object, coefficients: tuple, x: object) -> mpmath.mpf:
+    with mpmath.workdps(DPS):
+        return mm.evaluate(coefficients, x) - mpmath.mpf(f(mpmath.mpf(x)))
+
+
+def _dense_max(f: object, coefficients: tuple, a: object, b: object, n: int = 4000) -> mpmath.mpf:
+    with mpmath.workdps(DPS):
+        a, b = mpmath.mpf(a), mpmath.mpf(b)
+        return max(abs(_error_at(f, coefficients, a + (b - a) * k / n)) for k in range(n + 1))
+
+
+@pytest.mark.parametrize("n", [1, 3, 6, 10])
+def test_monomial_minus_scaled_chebyshev(n: int) -> None:
+    """The best degree-n approximation of x^(n+1) on [-1, 1] is x^(n+1) - T_{n+1}/2^n."""
+    x = sp.symbols("x")
+    exact = sp.Poly(x ** (n + 1) - sp.chebyshevt(n + 1, x) / 2**n, x).all_coeffs()[::-1]
+    exact += [0] * (n + 1 - len(exact))
+    result = mm.best_polynomial(lambda t: t ** (n + 1), n, -1, 1)
+    assert len(result.coefficients) == n + 1
+    for got, want in zip(result.coefficients, exact, strict=True):
+        assert _close(got, sp.Rational(want).p / mpmath.mpf(sp.Rational(want).q), 1e-26)
+    assert _close(result.error, mpmath.mpf(2) ** -n, 1e-26 * 2.0**-n)
+    # alternation points: the n + 2 extrema cos(kπ/(n+1)) of T_{n+1}, increasing
+    with mpmath.workdps(DPS):
+        want_points = sorted(mpmath.cospi(mpmath.mpf(k) / (n + 1)) for k in range(n + 2))
+    assert len(result.points) == n + 2
+    for got, want in zip(result.points, want_points, strict=True):
+        assert _close(got, want, 1e-12)
+
+
+@pytest.mark.parametrize(
+    ("g", "dg_inverse", "a", "b"),
+    [
+        (mpmath.exp, mpmath.log, 0, 1),
+        (lambda t: 1 / t, lambda m: 1 / mpmath.sqrt(-m), 1, 3),
+        (lambda t: t**4, lambda m: mpmath.cbrt(m / 4), "0.5", 2),
+    ],
+)
+def test_best_line_of_a_convex_function(g: object, dg_inverse: object, a: object, b: object) -> None:
+    """Convex g: slope m = (g(b) - g(a))/(b - a), tangency at g'(ξ) = m, error half the gap."""
+    with mpmath.workdps(DPS):
+        lo, hi = mpmath.mpf(a), mpmath.mpf(b)
+        m = (g(hi) - g(lo)) / (hi - lo)
+        xi = dg_inverse(m)
+        c = (g(lo) + g(xi) - m * (lo + xi)) / 2
+        e = g(lo) - (m * lo + c)
+    result = mm.best_polynomial(g, 1, a, b)
+    assert _close(result.coefficients[1], m, 1e-26)
+    assert _close(result.coefficients[0], c, 1e-26)
+    assert _close(result.error, e, 1e-26 * e)
+    assert _close(result.points[0], lo, 0) and _close(result.points[2], hi, 0)
+    assert _close(result.points[1], xi, 1e-12)
+
+
+def test_best_constant_is_the_midrange() -> None:
+    result = mm.best_polynomial(mpmath.exp, 0, 0, 1)
+    with mpmath.workdps(DPS):
+        assert _close(result.coefficients[0], (mpmath.e + 1) / 2, 1e-27)
+        assert _close(result.error, (mpmath.e - 1) / 2, 1e-27)
+    assert [float(p) for p in result.points] == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("ell", ["1e-3", "0.1", "0.9"])
+def test_odd_line_and_cubic_for_one_have_closed_forms(ell: str) -> None:
+    """Odd fits of f = 1 on [ℓ, 1]: c·x with c = 2/(1+ℓ), and a·x + b·x³ solved by hand.
+
+    Cubic: p(ℓ) = p(1) gives a = −b(1+ℓ+ℓ²); p'(q) = 0 gives q² = (1+ℓ+ℓ²)/3; p(q) + p(1) = 2
+    gives a (2q/3 + 1 − 1/(1+ℓ+ℓ²)) = 2, and E = 1 − p(1).
+    """
+    with mpmath.workdps(DPS):
+        lo = mpmath.mpf(ell)
+        s = 1 + lo + lo**2
+        q = mpmath.sqrt(s / 3)
+        a = 2 / (2 * q / 3 + 1 - 1 / s)
+        b = -a / s
+        cubic_error = 1 - (a + b)
+        c_line, e_line = 2 / (1 + lo), (1 - lo) / (1 + lo)
+    line = mm.best_polynomial(lambda x: 1, 1, ell, 1, parity="odd")
+    assert _close(line.coefficients[1], c_line, 1e-26)
+    assert _close(line.error, e_line, 1e-26)
+    cubic = mm.best_polynomial(lambda x: 1, 3, ell, 1, parity="odd")
+    assert cubic.coefficients[0] == 0 and cubic.coefficients[2] == 0
+    assert _close(cubic.coefficients[1], a, 1e-25 * abs(a))
+    assert _close(cubic.coefficients[3], b, 1e-25 * abs(b))
+    assert _close(cubic.error, cubic_error, 1e-26)
+    assert _close(cubic.points[0], lo, 1e-40) and _close(cubic.points[2], 1, 0)
+    assert _close(cubic.points[1], q, 1e-12)
+
+
+@pytest.mark.parametrize(("degree", "ell"), [(5, "1e-3"), (9, "1e-3"), (5, "0.02"), (7, "0.99")])
+def test_odd_fit_of_one_satisfies_the_equioscillation_theorem(degree: int, ell: str) -> None:
+    """An independent certificate of optimality (the theorem's sufficiency) for f = 1, odd p.
+
+    Alternation: p − 1 = ±E with alternating signs at (degree+1)/2 + 1 points, the ends ℓ and
+    1 among them and the interior ones critical points of p; and |p − 1| ≤ E on a dense grid.
+    """
+    result = mm.best_polynomial(lambda x: 1, degree, ell, 1, parity="odd")
+    count = (degree + 1) // 2 + 1
+    assert len(result.points) == count
+    assert all(result.coefficients[k] == 0 for k in range(0, degree + 1, 2))
+    with mpmath.workdps(DPS):
+        errors = [_error_at(lambda x: 1, result.coefficients, x) for x in result.points]
+        for k, e in enumerate(errors):
+            assert abs(abs(e) - result.error) <= 1e-25 * result.error
+            assert (e > 0) == ((errors[0] > 0) == (k % 2 == 0))
+        derivative = [k * c for k, c in enumerate(result.coefficients)][1:]
+        for x in result.points[1:-1]:
+            assert abs(mm.evaluate(derivative, x)) < 1e-10 * max(map(abs, derivative))
+    assert _close(result.points[0], ell, 1e-40) and _close(result.points[-1], 1, 0)
+    assert _dense_max(lambda x: 1, result.coefficients, ell, 1) <= result.error * (1 + 1e-25)
+
+
+def test_odd_function_full_basis_equals_odd_basis_on_half() -> None:
+    """sin is odd: its best degree-7 fit on [−1, 1] is odd and is the odd fit on [0, 1]."""
+    full = mm.best_polynomial(mpmath.sin, 7, -1, 1)
+    half = mm.best_polynomial(mpmath.sin, 7, 0, 1, parity="odd")
+    for c_full, c_half in zip(full.coefficients, half.coefficients, strict=True):
+        assert _close(c_full, c_half, 1e-24)
+    assert _close(full.error, half.error, 1e-24 * half.error)
+    assert len(full.points) == 9 and len(half.points) == 5
+
+
+@pytest.mark.parametrize("parity", [None, "even"])
+def test_best_quadratic_for_abs_is_x2_plus_one_eighth(parity: str | None) -> None:
+    a = -1 if parity is None else 0
+    result = mm.best_polynomial(abs, 2, a, 1, parity=parity)
+    for got, want in zip(result.coefficients, (mpmath.mpf(1) / 8, 0, 1), strict=True):
+        assert _close(got, want, 1e-26)
+    assert _close(result.error, mpmath.mpf(1) / 8, 1e-27)
+
+
+def test_even_function_same_error_at_even_degree_and_next() -> None:
+    """Runge's function is even: E_12 = E_13, and the symmetric start (levelled error 0) recovers."""
+    runge = lambda x: 1 / (1 + 25 * x**2)  # noqa: E731
+    e12 = mm.best_polynomial(runge, 12, -1, 1)
+    e13 = mm.best_polynomial(runge, 13, -1, 1)
+    assert _close(e12.error, e13.error, 1e-25 * e13.error)
+    assert len(e12.points) == 14 and len(e13.points) == 15
+    assert _dense_max(runge, e12.coefficients, -1, 1, 2000) <= e12.error * (1 + 1e-25)
+
+
+def test_abs_full_basis_matches_even_basis() -> None:
+    """|x| on [−1, 1] (a corner inside the interval) and on [0, 1] with even powers agree."""
+    full = mm.best_polynomial(abs, 8, -1, 1)
+    even = mm.best_polynomial(abs, 8, 0, 1, parity="even")
+    assert _close(full.error, even.error, 1e-24 * even.error)
+    for c_full, c_even in zip(full.coefficients, even.coefficients, strict=True):
+        assert _close(c_full, c_even, 1e-20)
+
+
+def test_polynomial_in_the_span_is_reproduced() -> None:
+    result = mm.best_polynomial(lambda x: x**2 - 3 * x, 4, -1, 2)
+    for got, want in zip(result.coefficients, (0, -3, 1, 0, 0), strict=True):
+        assert _close(got, want, 1e-40)
+    assert result.error < mpmath.mpf(10) ** -40
+
+
+def test_tiny_error_raises_the_working_precision() -> None:
+    """exp, degree 14: E ≈ 1.7e-17, below 10^-dps at dps = 15; still 10 digits of E."""
+    run = mm.remez(mpmath.exp, 14, -1, 1, dps=15)
+    reference = mm.remez(mpmath.exp, 14, -1, 1, dps=30)
+    assert run.dps > 15 + 17
+    assert _close(run.error, reference.error, 1e-10 * reference.error)
+    assert reference.error < 1e-16
+
+
+def test_remez_record() -> None:
+    run = mm.remez(mpmath.exp, 6, -1, 1)
+    levels = [h for h, _ in run.history]
+    assert all(h0 <= h1 for h0, h1 in itertools.pairwise(levels))  # monotone
+    assert all(h <= upper for h, upper in run.history)  # de la Vallée Poussin
+    assert run.lower <= run.error and run.error - run.lower <= mpmath.mpf(10) ** -25 * run.error
+    assert run.iterations == len(run.history) >= 2
+    assert mm.best_polynomial(mpmath.exp, 6, -1, 1) == run[:3]
+
+
+def test_convergence_error_when_iterations_run_out() -> None:
+    with pytest.raises(mm.ConvergenceError, match="no convergence in 1 exchanges"):
+        mm.remez(mpmath.exp, 8, -1, 1, max_iterations=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"degree": -1}, "degree"),
+        ({"degree": 2.0}, "degree"),
+        ({"degree": True}, "degree"),
+        ({"a": 1, "b": 1}, "a < b"),
+        ({"a": 2, "b": 1}, "a < b"),
+        ({"a": -1, "b": 1, "parity": "odd"}, "a = -1 < 0"),
+        ({"parity": "Odd"}, "parity"),
+        ({"parity": "even", "a": "nan"}, "finite"),
+        ({"f": 3.0}, "callable"),
+        ({"f": lambda x: mpmath.mpc(1, 1)}, "real number"),
+        ({"f": lambda x: mpmath.inf}, "finite"),
+        ({"dps": 14}, "dps"),
+        ({"degree": 0, "parity": "odd", "a": 0}, "odd polynomial of degree 0"),
+    ],
+)
+def test_bad_input(kwargs: dict, match: str) -> None:
+    args = {"f": mpmath.exp, "degree": 3, "a": 0, "b": 1} | kwargs
+    f, degree, a, b = (args.pop(k) for k in ("f", "degree", "a", "b"))
+    with pytest.raises(ValueError, match=match):
+        mm.best_polynomial(f, degree, a, b, **args)
+
+
+def test_remez_bad_tolerances() -> None:
+    with pytest.raises(ValueError, match="tol"):
+        mm.remez(mpmath.exp, 3, 0, 1, tol=0)
+    with pytest.raises(ValueError, match="tol"):
+        mm.remez(mpmath.exp, 3, 0, 1, tol=1)
+    with pytest.raises(ValueError, match="max_iterations"):
+        mm.remez(mpmath.exp, 3, 0, 1, max_iterations=0)
+
+
+def test_powers() -> None:
+    assert mm.powers(5) == (0, 1, 2, 3, 4, 5)
+    assert mm.powers(5, "odd") == (1, 3, 5)
+    assert mm.powers(6, "odd") == (1, 3, 5)
+    assert mm.powers(5, "even") == (0, 2, 4)
+    with pytest.raises(ValueError, match="parity"):
+        mm.powers(3, "odd ")
+
+
+def test_evaluate_matches_mpmath_polyval() -> None:
+    coefficients = [mpmath.mpf(k) / 7 - 1 for k in range(9)]
+    for x in ("-1.5", "0.3", "2"):
+        with mpmath.workdps(DPS):
+            want = mpmath.polyval(coefficients[::-1], mpmath.mpf(x))
+            assert _close(mm.evaluate(coefficients, mpmath.mpf(x)), want, 1e-45)
+    with pytest.raises(ValueError, match="empty"):
+        mm.evaluate([], 1)
+
+
+def test_error_extrema_of_a_chebyshev_error_curve() -> None:
+    """p = x^5 − T_5/16 against x^5: extrema ±1/16 at cos(kπ/5), signs alternating."""
+    x = sp.symbols("x")
+    coefficients = [float(c) for c in sp.Poly(x**5 - sp.chebyshevt(5, x) / 16, x).all_coeffs()[::-1]]
+    extrema = mm.error_extrema(lambda t: t**5, coefficients, -1, 1)
+    assert len(extrema) == 6
+    with mpmath.workdps(DPS):
+        want = sorted(mpmath.cospi(mpmath.mpf(k) / 5) for k in range(6))
+    for ext, w in zip(extrema, want, strict=True):
+        assert _close(ext.x, w, 1e-10)
+        assert _close(abs(ext.value), mpmath.mpf(1) / 16, 1e-20)
+    assert [e.sign for e in extrema] == [1, -1, 1, -1, 1, -1]
+    with pytest.raises(ValueError, match="a < b"):
+        mm.error_extrema(abs, [0, 1], 1, 1)
+
+
+@pytest.mark.parametrize("parity", [None, "odd", "even"])
+def test_sign_separator(parity: str | None) -> None:
+    points = [mpmath.mpf(x) for x in ("0.1", "0.2", "0.45", "0.5", "0.7", "0.9")]
+    signs = [1, 1, -1, 1, 1, -1]  # four runs: three separators
+    h = mm.sign_separator(points, signs, parity=parity)
+    assert len(h) == {None: 4, "odd": 8, "even": 7}[parity]
+    for x, s in zip(points, signs, strict=True):
+        assert s * mm.evaluate(h, x) < 0
+    for z in ("0.325", "0.475", "0.8"):  # the midpoints of the sign changes are its zeros
+        assert abs(mm.evaluate(h, mpmath.mpf(z))) < 1e-14
+    if parity is not None:
+        start = 0 if parity == "odd" else 1
+        assert all(c == 0 for c in h[start::2])
+
+
+def test_sign_separator_bad_input() -> None:
+    with pytest.raises(ValueError, match="equal length"):
+        mm.sign_separator([0.1, 0.2], [1])
+    with pytest.raises(ValueError, match="increasing"):
+        mm.sign_separator([0.2, 0.1], [1, -1])
+    with pytest.raises(ValueError, match="signs"):
+        mm.sign_separator([0.1, 0.2], [1, 0])
+    with pytest.raises(ValueError, match=r"\(0, inf\)"):
+        mm.sign_separator([-0.1, 0.2], [1, -1], parity="odd")
