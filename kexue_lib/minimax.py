@@ -55,6 +55,7 @@ __all__ = [
     "evaluate",
     "powers",
     "remez",
+    "remez_family",
     "sign_separator",
 ]
 
@@ -146,24 +147,13 @@ def _check_f(f: Any) -> Callable[[mpmath.mpf], mpmath.mpf]:
     return f
 
 
-def _check_problem(
-    f: Any, degree: Any, a: Any, b: Any, parity: Any, dps: Any
-) -> tuple[Callable, tuple[int, ...], int, int]:
-    _check_f(f)
-    degree = validate.integer("degree", degree, minimum=0)
-    validate.choice("parity", parity, PARITIES)
+def _check_interval(a: Any, b: Any, *, nonnegative: str | None = None) -> None:
     lo, hi = validate.real("a", a), validate.real("b", b)
     if not lo < hi:
         raise ValueError(f"the interval needs a < b, got a = {a}, b = {b}")
-    if parity is not None and lo < 0:
-        raise ValueError(f"an {parity} approximation is taken on [a, b] inside [0, inf) "
+    if nonnegative is not None and lo < 0:
+        raise ValueError(f"an {nonnegative} approximation is taken on [a, b] inside [0, inf) "
                          f"(where the equioscillation theorem holds for it); got a = {a} < 0")
-    basis = powers(degree, parity)
-    if not basis:
-        raise ValueError("an odd polynomial of degree 0 is zero: there is nothing to fit "
-                         "(use degree >= 1)")
-    dps = validate.integer("dps", dps, minimum=15)
-    return f, basis, degree, dps
 
 
 def _value(f: Callable, x: mpmath.mpf) -> mpmath.mpf:
@@ -425,12 +415,54 @@ def remez(
     bracket has not closed after ``max_iterations`` exchanges, if the levelled error stops
     growing (the exchange has lost the alternation), or if the levelled system is singular.
     """
-    f, basis, degree, dps = _check_problem(f, degree, a, b, parity, dps)
+    _check_f(f)
+    degree = validate.integer("degree", degree, minimum=0)
+    validate.choice("parity", parity, PARITIES)
+    _check_interval(a, b, nonnegative=parity)
+    basis = powers(degree, parity)
+    if not basis:
+        raise ValueError("an odd polynomial of degree 0 is zero: there is nothing to fit "
+                         "(use degree >= 1)")
+    return _remez(f, basis, a, b, dps, tol, max_iterations)
+
+
+def remez_family(
+    f: Callable[[mpmath.mpf], mpmath.mpf],
+    n: int,
+    a: Any,
+    b: Any,
+    *,
+    t: int,
+    r: int,
+    dps: int = 30,
+    tol: Any = None,
+    max_iterations: int = 60,
+) -> Remez:
+    """:func:`remez` for ``x^r q(x^t)`` with ``deg q ≤ n``: the powers ``r, r + t, …, r + nt``.
+
+    The post's "(n, t, r)" variant: on ``(0, ∞)`` such a function has at most ``n`` zeros
+    (Descartes' rule of signs), so its best approximation equioscillates at ``n + 2`` points.
+    ``t ≥ 1`` and ``r ≥ 0`` are integers; unless ``(t, r) = (1, 0)`` (all powers), ``[a, b]``
+    must lie in ``[0, ∞)``. ``coefficients`` has ``r + nt + 1`` entries, ``x^k`` at index ``k``.
+    """
+    _check_f(f)
+    n = validate.integer("n", n, minimum=0)
+    t = validate.integer("t", t, minimum=1)
+    r = validate.integer("r", r, minimum=0)
+    _check_interval(a, b, nonnegative=None if (t, r) == (1, 0) else f"(n, t, r) = ({n}, {t}, {r})")
+    return _remez(f, tuple(r + t * k for k in range(n + 1)), a, b, dps, tol, max_iterations)
+
+
+def _remez(f: Callable, basis: tuple[int, ...], a: Any, b: Any, dps: Any, tol: Any,
+           max_iterations: Any) -> Remez:
+    """The iteration of :func:`remez` for the monomials ``x^k``, ``k`` in ``basis``."""
+    dps = validate.integer("dps", dps, minimum=15)
     max_iterations = validate.integer("max_iterations", max_iterations, minimum=1)
     tol = mpmath.mpf(10) ** (5 - dps) if tol is None else mpmath.mpf(validate.real("tol", tol,
                                                                                       positive=True))
     if not tol < 1:
         raise ValueError(f"tol must be < 1 (a relative width), got {tol}")
+    degree = basis[-1]
     count = len(basis) + 1
     work = dps + GUARD_DIGITS
     with mpmath.workdps(work):
@@ -551,9 +583,7 @@ def error_extrema(
     _check_f(f)
     if len(coefficients) == 0:
         raise ValueError("coefficients must not be empty")
-    lo, hi = validate.real("a", a), validate.real("b", b)
-    if not lo < hi:
-        raise ValueError(f"the interval needs a < b, got a = {a}, b = {b}")
+    _check_interval(a, b)
     grid = validate.integer("grid", grid, minimum=2)
     dps = validate.integer("dps", dps, minimum=15)
     with mpmath.workdps(dps):

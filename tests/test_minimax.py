@@ -168,6 +168,32 @@ def test_abs_full_basis_matches_even_basis() -> None:
         assert _close(c_full, c_even, 1e-20)
 
 
+def test_power_family_t3_r1_equioscillates_at_n_plus_2_points() -> None:
+    """x·q(x³), deg q ≤ 2, against cos on [0.1, 2]: 4 alternating points, and nothing larger."""
+    run = mm.remez_family(mpmath.cos, 2, "0.1", 2, t=3, r=1)
+    assert len(run.coefficients) == 8
+    assert [k for k, c in enumerate(run.coefficients) if c != 0] == [1, 4, 7]
+    assert len(run.points) == 4
+    errors = [_error_at(mpmath.cos, run.coefficients, x) for x in run.points]
+    assert all(e0 * e1 < 0 for e0, e1 in itertools.pairwise(errors))
+    with mpmath.workdps(DPS):
+        assert all(abs(abs(e) - run.error) <= 1e-25 * run.error for e in errors)
+    assert _dense_max(mpmath.cos, run.coefficients, "0.1", 2) <= run.error * (1 + 1e-25)
+
+
+def test_power_family_contains_the_parity_bases() -> None:
+    odd = mm.remez_family(mpmath.exp, 2, "0.5", 2, t=2, r=1)
+    assert odd[:3] == mm.remez(mpmath.exp, 5, "0.5", 2, parity="odd")[:3]
+    full = mm.remez_family(mpmath.exp, 3, -1, 1, t=1, r=0)
+    assert full[:3] == mm.remez(mpmath.exp, 3, -1, 1)[:3]
+    with pytest.raises(ValueError, match="t must be >= 1"):
+        mm.remez_family(mpmath.exp, 2, 1, 2, t=0, r=1)
+    with pytest.raises(ValueError, match="inside"):
+        mm.remez_family(mpmath.exp, 2, -1, 2, t=2, r=0)
+    with pytest.raises(ValueError, match="r must be >= 0"):
+        mm.remez_family(mpmath.exp, 2, 1, 2, t=1, r=-1)
+
+
 def test_polynomial_in_the_span_is_reproduced() -> None:
     result = mm.best_polynomial(lambda x: x**2 - 3 * x, 4, -1, 2)
     for got, want in zip(result.coefficients, (0, -3, 1, 0, 0), strict=True):
