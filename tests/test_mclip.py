@@ -1,0 +1,365 @@
+"""Unit tests for kexue_lib.mclip: singular value clipping through msign, and its helpers.
+
+Every formula is compared with the clip computed from NumPy's SVD (an independent route), for
+square, tall, wide, rank-deficient and batched matrices; with a Newton–Schulz msign the matrix
+computation is compared with the scalar model ``transfer``, which is written separately (a
+NumPy recursion on singular values).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from kexue_lib import mclip as mc
+from kexue_lib import polar
+
+pytestmark = pytest.mark.usefixtures("x64")
+
+
+def low_rank(shape: tuple[int, int], rank: int, seed: int = 0, top: float = 3.0) -> np.ndarray:
+    """A float64 matrix of the given rank, singular values spread over [0.2, top] (both sides of 1)."""
+    rng = np.random.default_rng(seed)
+    n, m = shape
+    u, _ = np.linalg.qr(rng.standard_normal((n, rank)))
+    v, _ = np.linalg.qr(rng.standard_normal((m, rank)))
+    s = np.geomspace(top, 0.2, rank) if rank > 1 else np.array([top])
+    return (u * s) @ v.T
+
+
+def svd_clip(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """NumPy reference: clip the nonzero singular values into [lo, hi]; the null space stays 0."""
+    u, s, vt = np.linalg.svd(np.asarray(a, dtype=np.float64), full_matrices=False)
+    nonzero = s > 1e-10 * max(s[0], 1e-300)
+    return (u * np.where(nonzero, np.clip(s, max(lo, 0.0), hi), 0.0)) @ vt
+
+
+INTERVALS = [(0.0, 1.0), (-1.0, 1.0), (0.0, 2.5), (-0.5, 0.7)]
+
+
+@pytest.mark.parametrize("shape", [(6, 6), (9, 5), (5, 9)])
+def test_every_method_is_exact_for_every_shape_and_rank(shape: tuple[int, int]) -> None:
+    for rank in range(1, min(shape) + 1):
+        a = low_rank(shape, rank, seed=rank)
+        for lo, hi in INTERVALS:
+            ref = svd_clip(a, lo, hi)
+            for method in mc.METHODS:
+                out = np.asarray(mc.mclip(a, lo=lo, hi=hi, method=method))
+                assert out.shape == shape
+                np.testing.assert_allclose(out, ref, atol=1e-12, err_msg=f"{method} {rank} {lo} {hi}")
+
+
+def test_zero_matrix_clips_to_zero() -> None:
+    for method in mc.METHODS:
+        np.testing.assert_array_equal(mc.mclip(jnp.zeros((5, 3)), method=method), np.zeros((5, 3)))
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (9, 4), (4, 9)])
+def test_general_formula_for_lo_above_zero(shape: tuple[int, int]) -> None:
+    """11059 (5) with 0 < α: nonzero singular values into [α, β], the null space stays zero."""
+    for rank in (1, min(shape) - 1, min(shape)):
+        a = low_rank(shape, rank, seed=10 + rank)
+        for lo, hi in ((0.5, 2.0), (0.25, 0.25), (1.5, 4.0)):
+            ref = svd_clip(a, lo, hi)
+            for method in ("general", "svd"):
+                np.testing.assert_allclose(mc.mclip(a, lo=lo, hi=hi, method=method), ref, atol=1e-12)
+
+
+def test_batched_matches_one_by_one() -> None:
+    rng = np.random.default_rng(3)
+    batch = rng.standard_normal((2, 3, 7, 4)) * 1.5
+    for method in mc.METHODS:
+        out = np.asarray(mc.mclip(batch, method=method, hi=1.2))
+        assert out.shape == batch.shape
+        for i in range(2):
+            for j in range(3):
+                np.testing.assert_allclose(out[i, j], svd_clip(batch[i, j], 0.0, 1.2), atol=1e-12)
+
+
+def test_dtype_is_kept() -> None:
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((16, 8))
+    ns = partial(polar.msign, method="newton_schulz", steps=8)
+    ref = svd_clip(a, 0.0, 1.0)
+    for dtype, tol in ((jnp.bfloat16, 0.1), (jnp.float32, 1e-5)):
+        x = jnp.asarray(a, dtype=dtype)
+        for method in mc.METHODS:
+            out = mc.mclip(x, method=method)
+            assert out.dtype == dtype, (method, dtype)
+            # exact msign: the error is rounding in the working precision (σ₁ ≈ 7, eps_bf16 ≈ 4e-3)
+            np.testing.assert_allclose(np.asarray(out, dtype=np.float64), ref, atol=tol)
+    x = jnp.asarray(a, dtype=jnp.bfloat16)
+    for method in mc.FORMULA_METHODS:
+        assert mc.mclip(x, method=method, msign=ns).dtype == jnp.bfloat16
+
+
+def test_post_schedule_is_the_posts_table() -> None:
+    table = mc.post_schedule(9)
+    assert table.shape == (9, 3)
+    for t in range(9):
+        a, b, c = mc.POST_COEFFICIENTS[min(t, 6)]
+        np.testing.assert_array_equal(table[t], [a / 1.01, b / 1.01**3, c / 1.01**5])
+    # 10996's coefficients are the Polar Express ones (steps 1–6 and the limit (15, −10, 3)/8)
+    pe = np.array(polar.PUBLISHED_POLAR_EXPRESS)
+    np.testing.assert_allclose(np.array(mc.POST_COEFFICIENTS), np.vstack([pe[:6], pe[7:]]), rtol=1e-13)
+
+
+def test_post_schedule_reproduces_the_posts_msign() -> None:
+    """11059's msign, written out in NumPy: wide orientation, y/‖y‖_F, then y ← a y + (b u + c u²) y."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((12, 5))
+    y = x.T / np.linalg.norm(x)
+    for a, b, c in mc.POST_COEFFICIENTS[:4]:
+        a, b, c = a / 1.01, b / 1.01**3, c / 1.01**5
+        u = y @ y.T
+        y = a * y + (b * u + c * u @ u) @ y
+    out = polar.newton_schulz(x, mc.post_schedule(4), safety=1.0)
+    np.testing.assert_allclose(out, y.T, atol=1e-13)
+
+
+@pytest.mark.parametrize("shape", [(24, 10), (10, 24), (12, 12)])
+def test_transfer_is_what_the_matrix_computation_does(
+    shape: tuple[int, int], matrix_with_singular_values
+) -> None:
+    k = min(shape)
+    s = np.concatenate([np.geomspace(40.0, 1.5, k // 2), np.geomspace(0.9, 0.01, k - k // 2)])
+    m = matrix_with_singular_values(s, max(shape), seed=6)
+    m = m if shape[0] >= shape[1] else m.T
+    u, _, vt = np.linalg.svd(np.asarray(m), full_matrices=False)
+    pe_table, pe_safety = polar.schedule_coefficients("polar_express", 5)
+    schedules = [(mc.post_schedule(3), 1.0), (pe_table, pe_safety)]
+    cases = [(method, 0.0, 1.0) for method in mc.FORMULA_METHODS] + [
+        ("general", -1.0, 1.0), ("general", 0.3, 2.0), ("odd", 0.0, 2.0), ("block", -1.0, 0.5)]
+    for table, safety in schedules:
+        ns = partial(polar.newton_schulz, table=table, safety=safety)
+        for method, lo, hi in cases:
+            f = mc.transfer(method, s, lo=lo, hi=hi, table=table, safety=safety, rows=max(shape))
+            out = mc.mclip(m, lo=lo, hi=hi, method=method, msign=ns)
+            np.testing.assert_allclose(out, (u * f) @ vt, atol=1e-10 * max(1.0, np.abs(f).max()),
+                                       err_msg=f"{method} [{lo}, {hi}]")
+
+
+def test_transfer_with_exact_sign_is_the_clip() -> None:
+    s = np.array([5.0, 2.0, 1.0, 0.7, 0.1, 0.0])
+    for method in mc.METHODS:
+        for lo, hi in ((0.0, 1.0), (-1.0, 1.0), (0.0, 3.0)):
+            np.testing.assert_allclose(mc.transfer(method, s, lo=lo, hi=hi, rows=9), np.clip(s, 0, hi),
+                                       atol=1e-15)
+    np.testing.assert_allclose(mc.transfer("general", s, lo=0.5, hi=3.0), [3, 2, 1, 0.7, 0.5, 0], atol=1e-15)
+
+
+def test_transfer_block_depends_on_rows() -> None:
+    s = np.array([30.0, 3.0, 0.5])
+    table = mc.post_schedule(2)
+    wide = mc.transfer("block", s, table=table, rows=40)
+    square = mc.transfer("block", s, table=table)
+    norm = np.sqrt(np.sum((1 + s) ** 2) + np.sum((1 - s) ** 2) + 37)
+
+    def g(x: np.ndarray) -> np.ndarray:
+        y = x / norm
+        for a, b, c in table:
+            y = a * y + b * y**3 + c * y**5
+        return y
+
+    # f = (g₊ − g₋)/2 + σ(g₊ + g₋)/2 cancels for σ = 30: absolute float64 rounding ~30 eps
+    np.testing.assert_allclose(wide, (g(1 + s) - g(1 - s)) / 2 + s * (g(1 + s) + g(1 - s)) / 2, atol=1e-13)
+    assert np.all(np.abs(wide - square) > 0)
+
+
+def test_mstep_is_the_step_of_the_singular_values() -> None:
+    for shape, rank in (((8, 5), 5), ((8, 5), 3), ((5, 8), 2), ((6, 6), 6)):
+        a = low_rank(shape, rank, seed=20 + rank)
+        u, s, vt = np.linalg.svd(a, full_matrices=False)
+        ref = (u * np.where(s > 1.0 + 1e-9, 1.0, 0.0)) @ vt
+        np.testing.assert_allclose(mc.mstep(a), ref, atol=1e-12)
+    batch = np.stack([low_rank((6, 4), 4, seed=i) for i in range(3)])
+    out = mc.mstep(batch)
+    assert out.shape == batch.shape
+    np.testing.assert_allclose(out[1], mc.mstep(batch[1]), atol=1e-14)
+
+
+def sv_polynomial_reference(a: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    keep = s > 1e-10 * s[0]
+    return (u * np.where(keep, np.polynomial.polynomial.polyval(s, coefficients), 0.0)) @ vt
+
+
+@pytest.mark.parametrize("shape,rank", [((8, 5), 5), ((5, 8), 5), ((8, 5), 2), ((6, 6), 4)])
+def test_singular_value_polynomial(shape: tuple[int, int], rank: int) -> None:
+    a = low_rank(shape, rank, seed=30 + rank, top=1.7)
+    rng = np.random.default_rng(rank)
+    for coefficients in (rng.standard_normal(6), rng.standard_normal(3), np.array([0.0, 0.0, 1.0]),
+                         np.array([2.0]), np.array([0.0, -1.5])):
+        out = mc.singular_value_polynomial(a, coefficients)
+        np.testing.assert_allclose(out, sv_polynomial_reference(a, coefficients), atol=1e-12)
+
+
+def test_power_identities() -> None:
+    """11006 (12): U Σ^{2k} Vᵀ = msign(M)(MᵀM)^k and U Σ^{2k+1} Vᵀ = M(MᵀM)^k."""
+    a = low_rank((7, 4), 3, seed=40, top=1.4)
+    s_m, gram = polar.msign(a), a.T @ a
+    for k in range(4):
+        even, odd = np.zeros(2 * k + 1), np.zeros(2 * k + 2)
+        even[-1], odd[-1] = 1.0, 1.0
+        np.testing.assert_allclose(mc.singular_value_polynomial(a, even),
+                                   s_m @ np.linalg.matrix_power(gram, k), atol=1e-12)
+        np.testing.assert_allclose(mc.singular_value_polynomial(a, odd),
+                                   a @ np.linalg.matrix_power(gram, k), atol=1e-12)
+    np.testing.assert_allclose(mc.singular_value_polynomial(a, np.array([0, 1])), a, atol=1e-14)
+
+
+def test_polynomial_batched_and_dtype() -> None:
+    batch = np.stack([low_rank((5, 7), 3, seed=i) for i in range(4)])
+    c = np.array([0.5, -1.0, 0.25])
+    out = mc.singular_value_polynomial(batch, c)
+    assert out.shape == batch.shape
+    np.testing.assert_allclose(out[2], sv_polynomial_reference(batch[2], c), atol=1e-12)
+    assert mc.singular_value_polynomial(batch.astype(np.float32), c).dtype == jnp.float32
+
+
+@pytest.mark.parametrize("shape", [(12, 5), (5, 12), (7, 7)])
+def test_matmul_cost_is_what_the_computation_does(shape: tuple[int, int]) -> None:
+    x = jnp.ones(shape)
+    for steps in (None, 1, 3):
+        ns = None if steps is None else partial(polar.msign, method="newton_schulz", steps=steps)
+        for method in mc.METHODS:
+            if method == "svd" and steps is not None:
+                continue
+            run = partial(mc.mclip, method=method, msign=ns)
+            traced = mc.traced_matmul_cost(run, x)
+            cost = mc.matmul_cost(method, *shape, steps)
+            assert (cost.products, cost.flops) == traced, (method, steps)
+
+
+def test_matmul_cost_hand_values() -> None:
+    # nested, 4 × 4, one step: two msigns of 3 products (4·4·16 + 2·64 = 384 flops each), then
+    # Sᵀ S₂ and M (Sᵀ S₂), 2·64 flops each
+    assert mc.matmul_cost("nested", 4, 4, 1) == (8, 1024, ((4, 4), (4, 4)))
+    # block: one msign of the (n + m)-square H, then M R (n × m × m)
+    cost = mc.matmul_cost("block", 6, 2, 2)
+    assert cost.msigns == ((8, 8),) and cost.products == 7 and cost.flops == 2 * 6 * 8**3 + 2 * 6 * 2 * 2
+    assert mc.matmul_cost("odd", 2, 6, 1).msigns == ((6, 2), (2, 2), (2, 2))
+    assert mc.matmul_cost("svd", 3, 5) == (1, 2 * 5 * 3 * 3, ())
+
+
+def test_traced_matmul_cost_counts_loops_and_refuses_while() -> None:
+    a = jnp.ones((3, 4))
+
+    def scanned(x: jax.Array) -> jax.Array:
+        return jax.lax.scan(lambda c, _: (c @ c.T @ c, None), x, None, length=5)[0]
+
+    assert mc.traced_matmul_cost(scanned, a) == (10, 5 * (2 * 3 * 4 * 3 + 2 * 3 * 3 * 4))
+    assert mc.traced_matmul_cost(jax.jit(lambda x: x.T @ x), a) == (1, 2 * 4 * 3 * 4)
+    with pytest.raises(ValueError, match="while"):
+        mc.traced_matmul_cost(lambda x: jax.lax.while_loop(lambda c: c[0, 0] < 9, lambda c: c @ c, x),
+                              jnp.ones((3, 3)))
+    with pytest.raises(ValueError, match="callable"):
+        mc.traced_matmul_cost(3, a)
+
+
+def test_clip_errors_against_numpy() -> None:
+    rng = np.random.default_rng(7)
+    r = rng.standard_normal((20, 9))
+    e = rng.standard_normal((20, 9))
+    c = np.sort(rng.uniform(0, 1, 9))
+    out = mc.clip_errors(r.astype(np.float32), e, c)
+    r32 = r.astype(np.float32).astype(np.float64)
+    sv = np.linalg.svd(r32, compute_uv=False)
+    assert abs(out.spectral_norm - sv[0]) < 1e-12 * sv[0]
+    assert abs(out.mean_sv_error - np.mean(np.abs(sv - c[::-1]))) < 1e-10
+    assert abs(out.mean_entry_error - np.mean(np.abs(r32 - e))) < 1e-14
+    assert mc.clip_errors(r.T, e.T, c) == pytest.approx(mc.clip_errors(r, e, c), rel=1e-12)
+    with pytest.raises(ValueError, match="min"):
+        mc.clip_errors(r, e, c[:5])
+    with pytest.raises(ValueError, match="same shape"):
+        mc.clip_errors(r, e.T, c)
+
+
+def test_post_spectrum_and_test_matrix() -> None:
+    s = mc.post_spectrum()
+    assert s.shape == (1024,) and s[0] == 1000.0 and s[-1] == 0.0 and np.all(np.diff(s) <= 0)
+    assert np.sum(s >= 1.0) == 128 + 1  # linspace(0, 1, 896) ends at 1 too
+    np.testing.assert_allclose(mc.post_spectrum(8, 2, 5.0), [5, 1, 1, 0.8, 0.6, 0.4, 0.2, 0], atol=1e-15)
+    spectra = np.stack([mc.post_spectrum(16, 4, t) for t in (1.0, 30.0)])
+    m, u, v = mc.with_singular_values(jax.random.key(0), spectra, 40)
+    assert m.shape == (2, 40, 16) and u.shape == (40, 16) and v.shape == (16, 16)
+    np.testing.assert_allclose(u.T @ u, np.eye(16), atol=1e-13)
+    np.testing.assert_allclose(v @ v.T, np.eye(16), atol=1e-13)
+    for i in range(2):
+        np.testing.assert_allclose(np.linalg.svd(np.asarray(m[i]), compute_uv=False), spectra[i], atol=1e-12)
+        np.testing.assert_allclose(m[i], (u * spectra[i]) @ v.T, atol=1e-13)
+
+
+def test_formula_runs_on_plain_arrays() -> None:
+    a = low_rank((6, 4), 4, seed=50)
+    for method in ("nested", "denested", "odd"):
+        out = mc.formula(method, jnp.asarray(a), polar.msign, jnp.eye(4))
+        np.testing.assert_allclose(out, svd_clip(a, 0.0, 1.0), atol=1e-12)
+    np.testing.assert_allclose(mc.formula("general", jnp.asarray(a), polar.msign, None, lo=0.2, hi=0.9),
+                               svd_clip(a, 0.2, 0.9), atol=1e-12)
+    with pytest.raises(ValueError, match="method"):
+        mc.formula("block", a, polar.msign, jnp.eye(4))
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"M": np.ones(4)}, "2-D"),
+        ({"M": np.float64(1.0)}, "2-D"),
+        ({"M": np.ones((3, 2)), "lo": 2.0, "hi": 1.0}, "lo must be <= hi"),
+        ({"M": np.ones((3, 2)), "hi": 0.0}, "hi must be > 0"),
+        ({"M": np.ones((3, 2)), "hi": np.inf}, "finite"),
+        ({"M": np.ones((3, 2)), "method": "exact"}, "method must be one of"),
+        ({"M": np.array([[1.0, np.nan], [0.0, 1.0]])}, "finite"),
+        ({"M": np.ones((3, 2), dtype=np.int32)}, "floating"),
+        ({"M": np.ones((0, 2))}, "empty"),
+        ({"M": np.ones((3, 2)), "method": "odd", "msign": "newton_schulz"}, "callable"),
+        ({"M": np.ones((3, 2)), "msign": polar.msign}, "only to the formula methods"),
+        ({"M": np.ones((3, 2)), "method": "denested", "lo": 0.5}, "lo > 0"),
+        ({"M": np.ones((3, 2)), "method": "block", "lo": 0.1, "hi": 2.0}, "lo > 0"),
+    ],
+)
+def test_mclip_bad_input(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        mc.mclip(**kwargs)
+
+
+def test_other_functions_bad_input() -> None:
+    with pytest.raises(ValueError, match="2-D"):
+        mc.mstep(np.ones(3))
+    with pytest.raises(ValueError, match="callable"):
+        mc.mstep(np.ones((3, 3)), msign=1.0)
+    with pytest.raises(ValueError, match="1-D"):
+        mc.singular_value_polynomial(np.ones((3, 3)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="empty"):
+        mc.singular_value_polynomial(np.ones((3, 3)), np.ones(0))
+    with pytest.raises(ValueError, match="finite"):
+        mc.singular_value_polynomial(np.ones((3, 3)), np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="real"):
+        mc.singular_value_polynomial(np.ones((3, 3)), np.array([1 + 1j]))
+    with pytest.raises(ValueError, match="method"):
+        mc.transfer("exact", np.ones(3))
+    with pytest.raises(ValueError, match="singular values"):
+        mc.transfer("odd", np.array([1.0, -0.5]))
+    with pytest.raises(ValueError, match="rows"):
+        mc.transfer("block", np.ones(4), rows=3)
+    with pytest.raises(ValueError, match="table"):
+        mc.transfer("odd", np.ones(4), table=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="lo"):
+        mc.transfer("odd", np.ones(4), lo=0.5)
+    with pytest.raises(ValueError, match="steps"):
+        mc.post_schedule(0)
+    with pytest.raises(ValueError, match="steps"):
+        mc.matmul_cost("odd", 4, 4, 0)
+    with pytest.raises(ValueError, match="n must be"):
+        mc.matmul_cost("odd", 0, 4, 2)
+    with pytest.raises(ValueError, match="top"):
+        mc.post_spectrum(8, 8)
+    with pytest.raises(ValueError, match="rows"):
+        mc.with_singular_values(jax.random.key(0), np.ones(5), 3)
+    with pytest.raises(ValueError, match="PRNG key"):
+        mc.with_singular_values(0, np.ones(5), 6)
