@@ -327,14 +327,13 @@ def singular_value_polynomial(
 
 
 def _sign_map(x: np.ndarray, norm: float, table: np.ndarray | None, safety: float) -> np.ndarray:
-    """msign on one singular value (signed) of a matrix of Frobenius norm ``norm``."""
+    """msign on the (signed) singular values ``x`` of a matrix of Frobenius norm ``norm``."""
     if table is None:
         return np.sign(x)
-    y = x / (safety * norm) if norm > 0 else np.zeros_like(x)
-    for a, b, c in table:
-        y2 = y * y
-        y = y * (a + y2 * (b + c * y2))
-    return y
+    if norm == 0:
+        return np.zeros_like(x)
+    # polar.newton_schulz on x/(safety·norm): a custom table is applied as given (no safety)
+    return polar.singular_value_iterates(table, x / (safety * norm), len(table))[-1]
 
 
 def transfer(
@@ -354,9 +353,9 @@ def transfer(
     ``table=None`` msign is exact (``sign``); with a Newton–Schulz ``table`` (rows as applied, see
     :func:`kexue_lib.polar.schedule_coefficients` or :func:`post_schedule`) and ``safety``, every
     msign maps a singular value ``x`` of its argument ``X`` as ``polar.newton_schulz`` does,
-    ``x/(safety ‖X‖_F)`` through the table. Each formula sends ``M = U Σ Vᵀ`` to ``U f(Σ) Vᵀ``;
-    this returns ``f(s)`` in float64, the singular-value map that the matrix computation
-    follows up to rounding.
+    ``x/(safety ‖X‖_F)`` through the table (:func:`kexue_lib.polar.singular_value_iterates`).
+    Each formula sends ``M = U Σ Vᵀ`` to ``U f(Σ) Vᵀ``; this returns ``f(s)`` in float64, the
+    singular-value map that the matrix computation follows up to rounding.
     """
     validate.choice("method", method, METHODS)
     sv = np.asarray(s, dtype=np.float64)
@@ -373,8 +372,8 @@ def transfer(
     tab = None
     if table is not None:
         tab = np.asarray(table, dtype=np.float64)
-        if tab.ndim != 2 or tab.shape[1] != 3 or not np.all(np.isfinite(tab)):
-            raise ValueError(f"table must be a finite (steps, 3) array, got shape {tab.shape}")
+        if tab.ndim != 2 or tab.shape[1] < 2 or not np.all(np.isfinite(tab)):
+            raise ValueError(f"table must be a finite (steps, k) array, k >= 2, got shape {tab.shape}")
     if method == "svd":
         out = np.clip(sv, max(lo, 0.0), hi)
         return np.where(sv > 0, out, 0.0) if lo > 0 else out
@@ -500,12 +499,12 @@ def _msign_cost(a: int, b: int, steps: int | None) -> tuple[int, int]:
 def matmul_cost(method: str, n: int, m: int, steps: int | None = None) -> MatmulCost:
     """The matrix products :func:`mclip` makes for an ``n × m`` matrix, in closed form.
 
-    ``steps`` is the number of Newton–Schulz steps of each msign (as :func:`polar.newton_schulz`
-    computes them: three products a step) or ``None`` for the SVD msign (one product each, the
-    reconstruction; the SVD's own work is not a matrix product). With ``a = max(n, m)``,
-    ``b = min(n, m)`` (every method works on the tall orientation), one Newton–Schulz step on an
-    ``a × b`` matrix costs ``4ab² + 2b³`` flops. For ``method="svd"`` the count is the one
-    reconstruction product. Other intervals than ``[0, 1]`` add no product.
+    ``steps`` is the number of quintic Newton–Schulz steps of each msign (as
+    :func:`polar.newton_schulz` computes them: three products a step) or ``None`` for the SVD
+    msign (one product each, the reconstruction; the SVD's own work is not a matrix product).
+    With ``a = max(n, m)``, ``b = min(n, m)`` (every method works on the tall orientation), one
+    Newton–Schulz step on an ``a × b`` matrix costs ``4ab² + 2b³`` flops. For ``method="svd"``
+    the count is the one reconstruction product. Other intervals than ``[0, 1]`` add no product.
     """
     validate.choice("method", method, METHODS)
     n = validate.integer("n", n, minimum=1)

@@ -348,7 +348,7 @@ def test_other_functions_bad_input() -> None:
     with pytest.raises(ValueError, match="rows"):
         mc.transfer("block", np.ones(4), rows=3)
     with pytest.raises(ValueError, match="table"):
-        mc.transfer("odd", np.ones(4), table=np.ones((3, 2)))
+        mc.transfer("odd", np.ones(4), table=np.ones((3, 1)))
     with pytest.raises(ValueError, match="lo"):
         mc.transfer("odd", np.ones(4), lo=0.5)
     with pytest.raises(ValueError, match="steps"):
