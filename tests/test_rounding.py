@@ -1,0 +1,365 @@
+"""Unit tests of kexue_lib.rounding (post 11371: biased rounding in low-precision attention)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+import pytest
+
+from kexue_lib import rounding as rd
+
+F = Fraction
+
+
+def words(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """Every float32 bit pattern with the given upper and lower 16-bit halves, as float32."""
+    grid = (upper.astype(np.uint32)[:, None] << 16) | lower.astype(np.uint32)[None, :]
+    return grid.reshape(-1).view(np.float32)
+
+
+ALL_UPPER = np.arange(2**16, dtype=np.uint32)
+# the low halves where the modes differ: zero, just above zero, below/at/above the midpoint, all ones
+LOW_HALVES = np.array([0x0000, 0x0001, 0x7FFF, 0x8000, 0x8001, 0xC000, 0xFFFF], dtype=np.uint32)
+
+
+def upper16(x: jax.Array | np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float32).view(np.uint32) >> 16
+
+
+# ----------------------------------------------------------------------------- round_to_bf16
+
+
+def test_nearest_even_is_bit_identical_to_ml_dtypes_and_jax_casts() -> None:
+    rng = np.random.default_rng(0)
+    x = np.concatenate([words(ALL_UPPER, LOW_HALVES),
+                        rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32).view(np.float32)])
+    ours = upper16(rd.round_to_bf16(x))
+    with np.errstate(invalid="ignore"):  # ml_dtypes warns on NaN input
+        peer = x.astype(ml_dtypes.bfloat16).view(np.uint16)
+    cast = np.asarray(jnp.asarray(x).astype(jnp.bfloat16)).view(np.uint16)
+    np.testing.assert_array_equal(ours, peer)  # NaN payloads, infinities, subnormals included
+    np.testing.assert_array_equal(ours, cast)
+
+
+@pytest.mark.parametrize("mode", ["nearest_even", "nearest_away", "toward_zero"])
+def test_deterministic_modes_match_exact_rational_rounding(mode) -> None:
+    # every upper half whose values, and whose rounded values, lie in the normal range
+    upper = ALL_UPPER[((ALL_UPPER & 0x7F80) >= 0x0080) & ((ALL_UPPER & 0x7F80) < 0x7F00)]
+    x = words(upper, LOW_HALVES)
+    ours = np.asarray(rd.round_to_bf16(x, mode), dtype=np.float64)
+    exact = [float(rd.round_rational(float(v), significand_bits=8, mode=mode)) for v in x[::5]]
+    np.testing.assert_array_equal(ours[::5], exact)
+
+
+def test_modes_on_hand_made_ties_and_signs() -> None:
+    # 1 + 2**-8 is the midpoint of 1 and 1 + 2**-7 (even and odd mantissas); 1 + 3 * 2**-8 of
+    # 1 + 2**-7 and 1 + 2**-6 (odd and even)
+    x = np.array([1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8), 1 + 2**-8 + 2**-20], dtype=np.float32)
+    expect = {
+        "nearest_even": [1.0, 1 + 2**-6, -1.0, 1 + 2**-7],
+        "nearest_away": [1 + 2**-7, 1 + 2**-6, -(1 + 2**-7), 1 + 2**-7],
+        "toward_zero": [1.0, 1 + 2**-7, -1.0, 1.0],
+    }
+    for mode, values in expect.items():
+        np.testing.assert_array_equal(np.asarray(rd.round_to_bf16(x, mode)), np.float32(values))
+
+
+def test_special_values_in_every_mode() -> None:
+    big = np.array([0x7F7FFFFF], dtype=np.uint32).view(np.float32)  # largest float32
+    special = np.array([np.inf, -np.inf, -0.0, np.nan, big[0]], dtype=np.float32)
+    key = jax.random.key(0)
+    for mode in rd.MODES:
+        out = np.asarray(rd.round_to_bf16(special, mode, key=key if mode == "stochastic" else None))
+        assert out[0] == np.inf and out[1] == -np.inf
+        assert out[2] == 0 and np.signbit(out[2])
+        assert np.isnan(out[3])
+        if mode in ("nearest_even", "nearest_away"):
+            assert out[4] == np.inf  # above the largest bfloat16 plus half a spacing
+        elif mode == "toward_zero":
+            assert upper16(out[4:])[0] == 0x7F7F
+    # subnormals are rounded as the fixed-point numbers they are (spacing 2**-133)
+    sub = np.array([0x00018000, 0x00010001], dtype=np.uint32).view(np.float32)
+    assert list(upper16(rd.round_to_bf16(sub, "toward_zero"))) == [0x0001, 0x0001]
+    assert list(upper16(rd.round_to_bf16(sub, "nearest_away"))) == [0x0002, 0x0001]
+
+
+def test_stochastic_rounding_probabilities_and_neighbours() -> None:
+    # 1 + f * 2**-7 with f = low / 2**16 rounds up with probability f
+    lows = np.array([0x0001, 0x4000, 0x8000, 0xC000, 0xFFFF], dtype=np.uint32)
+    x = words(np.array([0x3F80], dtype=np.uint32), lows)  # 0x3F80 is 1.0
+    draws = 2**16
+    xs = jnp.broadcast_to(jnp.asarray(x), (draws, x.size))
+    out = np.asarray(rd.round_to_bf16(xs, "stochastic", key=jax.random.key(7)))
+    assert set(np.unique(out)) <= {np.float32(1.0), np.float32(1 + 2**-7)}
+    up = (out == np.float32(1 + 2**-7)).mean(axis=0)
+    f = lows / 2**16
+    se = np.sqrt(f * (1 - f) / draws)
+    assert np.all(np.abs(up - f) <= 4 * se + 1e-12)
+    # the mean is x itself (unbiased), to within four binomial standard errors of a spacing
+    mean = out.mean(axis=0, dtype=np.float64)
+    assert np.all(np.abs(mean - x.astype(np.float64)) <= 4 * 2**-7 * se + 2**-7 / draws)
+    # negative values: the same magnitudes, mirrored; the same key gives the same result
+    neg = np.asarray(rd.round_to_bf16(-xs, "stochastic", key=jax.random.key(7)))
+    np.testing.assert_array_equal(neg, -out)
+    other = np.asarray(rd.round_to_bf16(xs, "stochastic", key=jax.random.key(8)))
+    assert np.any(other != out)
+
+
+def test_stochastic_is_exact_on_representable_values_and_traces_under_jit() -> None:
+    grid = np.asarray(rd.round_to_bf16(np.linspace(-3, 3, 101, dtype=np.float32)))
+    out = rd.round_to_bf16(grid, "stochastic", key=jax.random.key(1))
+    np.testing.assert_array_equal(np.asarray(out), grid)
+    jitted = jax.jit(lambda v, k: rd.round_to_bf16(v, "stochastic", key=k))
+    np.testing.assert_array_equal(np.asarray(jitted(grid, jax.random.key(1))), grid)
+    assert rd.round_to_bf16(np.float64(1 / 3)).dtype == jnp.float32
+
+
+def test_round_to_bf16_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="mode must be one of"):
+        rd.round_to_bf16(np.ones(3, np.float32), "half_up")
+    with pytest.raises(ValueError, match="needs a PRNG key"):
+        rd.round_to_bf16(np.ones(3, np.float32), "stochastic")
+    with pytest.raises(ValueError, match="takes no key"):
+        rd.round_to_bf16(np.ones(3, np.float32), "nearest_even", key=jax.random.key(0))
+    with pytest.raises(ValueError, match="floating dtype"):
+        rd.round_to_bf16(np.arange(3))
+    with pytest.raises(ValueError, match="PRNG key"):
+        rd.round_to_bf16(np.ones(3, np.float32), "stochastic", key=3)
+
+
+# ----------------------------------------------------------------------------- exact rounding
+
+
+def test_round_rational_on_hand_examples() -> None:
+    assert rd.round_rational(F(5, 2), significand_bits=2) == 2  # 10.1 -> 10 (even)
+    assert rd.round_rational(F(7, 2), significand_bits=2) == 4  # 11.1 -> 100 (even)
+    assert rd.round_rational(F(5, 2), significand_bits=2, mode="nearest_away") == 3
+    assert rd.round_rational(F(-5, 2), significand_bits=2, mode="nearest_away") == -3
+    assert rd.round_rational(F(7, 2), significand_bits=2, mode="toward_zero") == 3
+    assert rd.round_rational(F(1, 3)) == F(171, 512)  # 0.0101010101..., the 9th bit and beyond > 1/2
+    assert rd.round_rational(0) == 0
+    assert rd.round_rational("1e-50", significand_bits=1, mode="toward_zero") == F(1, 2**167)
+
+
+def test_round_rational_matches_float32_and_float64_conversions() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(2000) * np.exp(rng.uniform(-40, 40, 2000))
+    for value in x:
+        assert rd.round_rational(float(value), significand_bits=24) == F(float(np.float32(value)))
+    for _ in range(2000):  # Fraction -> float is correctly rounded (nearest even)
+        q = F(int(rng.integers(1, 10**18)), int(rng.integers(1, 10**18)))
+        assert rd.round_rational(q, significand_bits=53) == F(float(q))
+
+
+def test_round_rational_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        rd.round_rational(1, mode="stochastic")
+    with pytest.raises(ValueError, match="rational"):
+        rd.round_rational(float("nan"))
+    with pytest.raises(ValueError, match="significand_bits"):
+        rd.round_rational(1, significand_bits=0)
+
+
+# ----------------------------------------------------------------------------- bits and spacing
+
+
+def test_bits_of_hand_picked_values() -> None:
+    assert rd.bf16_bits([1.0]) == [rd.Bits("0", "01111111", "0000000")]
+    assert rd.bf16_bits(np.float32([-2.0, 1 + 2**-7])) == [
+        rd.Bits("1", "10000000", "0000000"), rd.Bits("0", "01111111", "0000001")]
+    tiny = np.array([1], dtype=np.uint16).view(ml_dtypes.bfloat16)  # smallest subnormal, 2**-133
+    assert rd.bf16_bits(tiny) == [rd.Bits("0", "00000000", "0000001")]
+    assert rd.f32_bits(np.float32([1 + 2**-23])) == [rd.Bits("0", "01111111", "0" * 22 + "1")]
+    assert len(rd.f32_bits(np.zeros((2, 3), np.float32))) == 6
+
+
+def test_bits_refuse_values_of_another_format() -> None:
+    with pytest.raises(ValueError, match="bfloat16 does not represent"):
+        rd.bf16_bits(np.float32([1 + 2**-9]))
+    with pytest.raises(ValueError, match="float32 does not represent"):
+        rd.f32_bits(np.float64([1 + 2**-30]))
+    with pytest.raises(ValueError, match="floating dtype"):
+        rd.bf16_bits(np.arange(3))
+
+
+def test_bf16_spacing_is_the_gap_to_the_next_bfloat16_number() -> None:
+    words16 = np.arange(0x0080, 0x7F7F, 37, dtype=np.uint16)  # positive normal bfloat16 numbers
+    grid = words16.view(ml_dtypes.bfloat16)
+    gap = (np.nextafter(grid, ml_dtypes.bfloat16(np.inf)).astype(np.float64) - grid.astype(np.float64))
+    np.testing.assert_array_equal(rd.bf16_spacing(grid.astype(np.float64)), gap)
+    inside = grid.astype(np.float64) + 0.3 * gap  # between two bfloat16 numbers: the lower one's gap
+    np.testing.assert_array_equal(rd.bf16_spacing(-inside), gap)
+    np.testing.assert_array_equal(rd.bf16_spacing([0.0, 1e-40]), [2.0**-133, 2.0**-133])
+    with pytest.raises(ValueError, match="finite"):
+        rd.bf16_spacing([np.inf])
+
+
+# ----------------------------------------------------------------------------- tie_rounding_bias
+
+
+@pytest.mark.parametrize("dropped", [0, 1, 2, 3])
+def test_tie_bias_of_powers_of_two_terms_is_two_to_minus_bits_plus_one(dropped) -> None:
+    k = 2**dropped  # k terms of one binade: the sum keeps its 8 bits and drops log2 k more
+    assert rd.tie_rounding_bias([0] * k) == 0  # nearest even, no remainder: unbiased
+    expected = F(1, 2 ** (dropped + 1)) if dropped else F(0)
+    assert rd.tie_rounding_bias([3] * k, 0, mode="nearest_away") == expected  # exponent-free
+
+
+def test_tie_bias_matches_a_direct_enumeration() -> None:
+    def direct(exponents, remainder, mode):
+        total = F(0)
+        grids = [[F(m, 128) * F(2) ** e for m in range(128, 256)] for e in exponents]
+        pairs = list(itertools.product(*grids))
+        for terms in pairs:
+            exact = sum(terms) + remainder
+            f32 = rd.round_rational(exact, significand_bits=24)
+            rounded = rd.round_rational(f32, significand_bits=8, mode=mode)
+            spacing = F(2) ** (math.floor(math.log2(exact)) - 7)
+            total += (rounded - exact) / spacing
+        return total / len(pairs)
+
+    for exponents, remainder in (([0, 1], F(0)), ([-2, 0], F(3, 2**12))):
+        for mode in ("nearest_even", "nearest_away"):
+            assert rd.tie_rounding_bias(exponents, remainder, mode=mode) == direct(exponents, remainder, mode)
+
+
+def test_tie_bias_of_the_posts_example_and_of_a_remainder_float32_drops() -> None:
+    # two terms of [1, 2) and the post's tiny 2**-10: a tie half the time (+1/2), minus 2**-10
+    # in spacings of the sum (2**-6), i.e. 1/4 - 1/16
+    assert rd.tie_rounding_bias([0, 0], F(1, 1024)) == F(3, 16)
+    # 2**-24 is a quarter of the float32 spacing on [2, 4): float32 drops it, nearest even is
+    # unbiased again and the error is the lost remainder, 2**-24 / 2**-6
+    assert rd.tie_rounding_bias([0, 0], F(1, 2**24)) == -F(1, 2**18)
+
+
+def test_tie_bias_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="between 1 and 8"):
+        rd.tie_rounding_bias([])
+    with pytest.raises(ValueError, match="between 1 and 8"):
+        rd.tie_rounding_bias([0] * 9)
+    with pytest.raises(ValueError, match="within 8"):
+        rd.tie_rounding_bias([0, 9])
+    with pytest.raises(ValueError, match="half the smallest"):
+        rd.tie_rounding_bias([0, 0], 0.5)
+    with pytest.raises(ValueError, match="mode"):
+        rd.tie_rounding_bias([0, 0], mode="stochastic")
+
+
+# ----------------------------------------------------------------------------- dot_f32
+
+
+def test_dot_f32_is_sequential_float32_accumulation() -> None:
+    rng = np.random.default_rng(5)
+    p = np.asarray(rd.round_to_bf16(np.exp(-rng.uniform(0, 12, (40, 9)).astype(np.float32))))
+    v = np.asarray(rd.round_to_bf16(rng.normal(1, 0.5, (40, 9)).astype(np.float32)))
+    for products in ("exact", "bf16"):
+        ours = np.asarray(rd.dot_f32(p, v, products=products), dtype=np.float64)
+        for row in range(p.shape[0]):
+            acc = F(0)
+            for a, b in zip(p[row], v[row], strict=True):
+                term = F(float(a)) * F(float(b))
+                if products == "bf16":
+                    term = rd.round_rational(term, significand_bits=8)
+                acc = rd.round_rational(acc + term, significand_bits=24)
+            assert ours[row] == acc
+
+
+def test_dot_f32_products_of_bfloat16_numbers_are_exact_in_float32() -> None:
+    m = np.arange(128, 256, dtype=np.float32) / 128  # every significand of [1, 2)
+    a, b = np.meshgrid(m, m)
+    exact = a.astype(np.float64) * b.astype(np.float64)
+    ours = np.asarray(rd.dot_f32(a[..., None], b[..., None]), dtype=np.float64)
+    np.testing.assert_array_equal(ours, exact)
+
+
+def test_dot_f32_rejects_bad_input() -> None:
+    ones = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match="bfloat16 values"):
+        rd.dot_f32(ones * (1 + 2**-9), ones)
+    with pytest.raises(ValueError, match="same shape"):
+        rd.dot_f32(ones, np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="products"):
+        rd.dot_f32(ones, ones, products="fp8")
+
+
+# ----------------------------------------------------------------------------- simulate_attention
+
+
+def test_simulated_rows_follow_the_tie_mechanism_row_by_row() -> None:
+    key = jax.random.key(11371)
+    kw = dict(rows=2048, n=16, v_mean=1.5, v_std=0.15, chunk_rows=512)
+    one = rd.simulate_attention(key, ties=1, **kw)
+    two = rd.simulate_attention(key, ties=2, **kw)
+    four = rd.simulate_attention(key, ties=4, **kw)
+    # a sum whose main part is on the grid, plus a remainder below half a spacing: the cast
+    # rounds the main part as ties-away would, so error + remainder is that rounding's error
+    assert np.all(one.remainder < 0.5) and np.all(two.remainder < 0.5)
+    np.testing.assert_allclose(one.numerator + one.remainder, 0, atol=1e-9)
+    values, counts = np.unique(np.round(two.numerator + two.remainder, 9), return_counts=True)
+    assert set(values) <= {-0.25, 0.0, 0.25, 0.5} and counts[list(values).index(0.5)] > 900
+    assert set(np.round(four.numerator + four.remainder, 9)) <= {i / 8 for i in range(-4, 5)}
+    for e in (one, two, four):
+        assert all(np.all(np.isfinite(x)) and x.shape == (2048,) for x in e)
+
+
+def test_simulation_models_and_casts() -> None:
+    key = jax.random.key(3)
+    kw = dict(rows=1024, n=16, chunk_rows=512)
+    # exact ones: products by 1 are bfloat16 already, so both product models agree
+    a = rd.simulate_attention(key, ties=2, products="exact", **kw)
+    b = rd.simulate_attention(key, ties=2, products="bf16", **kw)
+    np.testing.assert_array_equal(a.numerator, b.numerator)
+    # main terms below 1: rounding the products to bfloat16 changes the numerator
+    c = rd.simulate_attention(key, ties=0, near=2, products="exact", **kw)
+    d = rd.simulate_attention(key, ties=0, near=2, products="bf16", **kw)
+    assert np.any(c.numerator != d.numerator)
+    s1 = rd.simulate_attention(key, ties=2, cast="stochastic", **kw)
+    s2 = rd.simulate_attention(key, ties=2, cast="stochastic", **kw)
+    np.testing.assert_array_equal(s1.output, s2.output)  # seeded
+    assert np.any(s1.output != a.output)
+    # beta = 2 with a top of 84: the remainder underflows (exp(-94) < 2**-134) and is exactly 0
+    u = rd.simulate_attention(key, ties=2, top=84.0, beta=2.0, **kw)
+    assert np.all(u.remainder == 0)
+
+
+def test_simulation_in_a_fixed_unit_and_under_x64() -> None:
+    key = jax.random.key(4)
+    kw = dict(rows=1024, n=16, chunk_rows=512, ties=1)
+    per_spacing = rd.simulate_attention(key, **kw)
+    fixed = rd.simulate_attention(key, unit=2.0**-7, **kw)
+    # values in [1, 2), where the spacing is 2**-7: the same numbers (all but rare rows)
+    assert np.mean(per_spacing.numerator == fixed.numerator) > 0.99
+    halved = rd.simulate_attention(key, unit=2.0**-8, **kw)
+    np.testing.assert_allclose(halved.output, 2 * fixed.output, rtol=1e-12)
+    with jax.enable_x64(True):  # float32 throughout, whatever JAX's default precision
+        wide = rd.simulate_attention(key, unit=2.0**-7, **kw)
+    np.testing.assert_array_equal(wide.output, fixed.output)
+
+
+def test_simulate_attention_rejects_bad_input() -> None:
+    key = jax.random.key(0)
+    kw = dict(rows=64, n=16, chunk_rows=32)
+    with pytest.raises(ValueError, match="at least one main term"):
+        rd.simulate_attention(key, ties=0, **kw)
+    with pytest.raises(ValueError, match="ties must be <= 4"):
+        rd.simulate_attention(key, ties=5, **kw)
+    with pytest.raises(ValueError, match="multiple of chunk_rows"):
+        rd.simulate_attention(key, ties=1, rows=65, n=16, chunk_rows=32)
+    with pytest.raises(ValueError, match="interval"):
+        rd.simulate_attention(key, ties=1, gap=(5.0, 3.0), **kw)
+    with pytest.raises(ValueError, match="cast must be one of"):
+        rd.simulate_attention(key, ties=1, cast="half_up", **kw)
+    with pytest.raises(ValueError, match="n must be >= 5"):
+        rd.simulate_attention(key, ties=1, rows=64, n=4, chunk_rows=32)
+    with pytest.raises(ValueError, match="PRNG key"):
+        rd.simulate_attention(0, ties=1, **kw)
+    with pytest.raises(ValueError, match="unit must be > 0"):
+        rd.simulate_attention(key, ties=1, unit=-1.0, **kw)
+    with pytest.raises(ValueError, match="top must be"):
+        rd.simulate_attention(key, ties=1, top=(2.0, 1.0), **kw)
