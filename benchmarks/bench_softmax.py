@@ -35,11 +35,15 @@ def benchmarks() -> list[Row]:
         rows.append(row(f"min_entropy_vertex(n = {n:.0e}, beta = 1)", seconds * 1e6, "us",
                         "O(1) in n: only the integers next to n (1 - t*) are evaluated"))
     seconds = best_time(lambda: smx.beta_for_entropy_floor(4096, 0.1 * float(mpmath.log(4096))), repeat=5)
-    rows.append(row("beta_for_entropy_floor(4096, 0.1 log n), bisection to 1e-12", seconds * 1e3, "ms"))
-    ns = [2**k for k in range(4, 13)]
+    rows.append(row("beta_for_entropy_floor(4096, 0.1 log n), Brent to rtol 1e-12", seconds * 1e3, "ms"))
+    ns = [2**k for k in range(4, 15)]
     seconds = best_time(lambda: smx.noisy_attention_errors(jax.random.key(2), ns, d=2, trials=256), repeat=3)
-    rows.append(row("noisy_attention_errors, 256 trials, n = 16 ... 4096, d = 2", seconds * 1e3, "ms",
-                    "one configuration of the chapter's Monte Carlo"))
+    rows.append(row("noisy_attention_errors, 256 trials, n = 16 ... 16384, d = 2", seconds * 1e3, "ms",
+                    "one configuration of the chapter's Monte Carlo (trials in chunks of 8)"))
+    err, spread = smx.noisy_attention_errors(jax.random.key(3), ns, d=2, trials=256)
+    seconds = best_time(lambda: smx.error_exponent(ns, err, window=(1024, 16384), reference=spread))
+    rows.append(row("error_exponent, 256 trials x 5 lengths, with a reference", seconds * 1e6, "us",
+                    "delta-method standard error"))
     seconds = best_time(lambda: smx.projected_gradient_min_entropy(jax.random.key(3), 8, 1.0, starts=512,
                                                                    steps=300), repeat=3)
     rows.append(row("projected_gradient_min_entropy, 512 starts x 300 steps, n = 8", seconds * 1e3, "ms"))

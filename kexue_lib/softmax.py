@@ -15,7 +15,9 @@ Robustness. :func:`noisy_attention_errors` measures :math:`\\|\\tilde o-o\\|/\\|
 attention output with and without iid noise on the logits, for many sequence lengths at once
 (prefix sums of one long draw), together with the delta-method scale
 :math:`\\sqrt{\\sum_i p_i^2\\|v_i-o\\|^2}/\\|o\\|`; multiplied by :math:`\\sqrt\\kappa`
-(:func:`noise_kappa`) it predicts the root-mean-square error.
+(:func:`noise_kappa`) it predicts the root-mean-square error. :func:`rms_ratio` and
+:func:`error_exponent` read a Monte Carlo run: the measured error over that law, and the power
+of ``n`` at which the error falls, each with its standard error.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ import jax
 import jax.numpy as jnp
 import mpmath
 import numpy as np
+import scipy.optimize
 from jax.typing import ArrayLike
 
-from kexue_lib import validate
+from kexue_lib import numerics, stats, validate
 
 Noise = Literal["gaussian", "laplace"]
 NOISES: tuple[str, ...] = ("gaussian", "laplace")
@@ -40,11 +43,16 @@ __all__ = [
     "attention",
     "beta_for_entropy_floor",
     "entropy",
+    "error_exponent",
+    "first_n_with_vertex_count",
+    "jacobian_norms",
     "min_entropy_gap",
     "min_entropy_vertex",
     "noise_kappa",
     "noisy_attention_errors",
     "projected_gradient_min_entropy",
+    "rms",
+    "rms_ratio",
     "two_level_gap",
 ]
 
@@ -170,28 +178,64 @@ def min_entropy_vertex(n: int, beta: object) -> tuple[int, mpmath.mpf]:
     return best_k, +best_h
 
 
-def beta_for_entropy_floor(n: int, target: object, *, rtol: float = 1e-12) -> mpmath.mpf:
-    """The smallest ``beta`` at which the minimum entropy over ``[-beta, beta]^n`` reaches ``target``.
+def first_n_with_vertex_count(beta: object, k: int = 2) -> int:
+    """The smallest ``n`` whose entropy-minimising vertex has at least ``k`` logits at ``+beta``.
 
-    The minimum (:func:`min_entropy_vertex`) falls continuously and monotonically from ``log n``
-    (beta -> 0) to 0 (beta -> inf), so bisection finds the crossing; the temperature is
-    ``1 / beta``. ``target`` must be in ``(0, log n)``; ``n >= 2``.
+    The count ``k(n)`` of :func:`min_entropy_vertex` never decreases with ``n`` (it is the
+    better of ``floor`` and ``ceil`` of ``n (1 - t*)``, and a step from ``n`` to ``n + 1`` moves
+    both candidate fractions the way that keeps the larger one ahead), so the answer is an exact
+    integer search (:func:`kexue_lib.numerics.first_true`) over ``k(n) >= k``. Every ``n`` below
+    it has fewer than ``k`` logits at ``+beta``. Raises ``ValueError`` for ``beta <= 0`` or
+    ``k < 1``.
+    """
+    b = _mp_beta(beta)
+    k = validate.integer("k", k, minimum=1)
+    return numerics.first_true(lambda n: min_entropy_vertex(n, b)[0] >= k, 1)
+
+
+def beta_for_entropy_floor(n: int, target: object, *, rtol: float = 1e-12) -> float:
+    """The ``beta`` at which the minimum entropy over ``[-beta, beta]^n`` equals ``target``.
+
+    The minimum (:func:`min_entropy_vertex`) is continuous in ``beta`` and strictly decreasing
+    (each vertex entropy is, with ``dH/dbeta = -beta Var_p(x/beta)``), from ``log n`` at
+    ``beta -> 0`` to 0 as ``beta -> inf``, so the crossing is unique: it is bracketed by
+    doubling and found by Brent's method (:func:`scipy.optimize.brentq`) to relative
+    accuracy ``rtol``. The temperature is ``1 / beta``. ``target`` must be in ``(0, log n)``;
+    ``n >= 2``.
     """
     n = validate.integer("n", n, minimum=2)
     target = validate.real("target", target, positive=True)
     rtol = validate.real("rtol", rtol, positive=True)
     if target >= math.log(n):
         raise ValueError(f"target must be < log n = {math.log(n):.6g}, got {target}")
-    lo, hi = mpmath.mpf(0), mpmath.mpf(1)
-    while min_entropy_vertex(n, hi)[1] > target:
+
+    def excess(b: float) -> float:
+        return float(min_entropy_vertex(n, b)[1]) - target
+
+    lo, hi = 0.5, 1.0
+    while excess(hi) > 0:
         lo, hi = hi, 2 * hi
-    while hi - lo > rtol * hi:
-        mid = (lo + hi) / 2
-        if min_entropy_vertex(n, mid)[1] > target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    while lo > 1e-300 and excess(lo) < 0:
+        lo /= 2
+    return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=max(rtol, 4e-16)))
+
+
+@jax.jit
+def _jacobian_norms(logits: jax.Array) -> tuple[jax.Array, jax.Array]:
+    jac = jax.vmap(jax.jacfwd(jax.nn.softmax))(logits)
+    p = jax.nn.softmax(logits)
+    return jnp.linalg.norm(jac, ord=2, axis=(1, 2)), 2 * jnp.max(p * (1 - p), axis=1)
+
+
+def jacobian_norms(logits: ArrayLike) -> tuple[jax.Array, jax.Array]:
+    """The spectral norm of the softmax Jacobian at each row of ``logits``, and its bound.
+
+    The Jacobian of ``softmax`` at ``x`` is ``diag(p) - p pᵀ`` (forward-mode autodiff here,
+    not the formula); its spectral norm is at most ``2 max_i p_i (1 - p_i) <= 1/2``. ``logits``
+    has shape ``(batch, n)``; returns ``(norm, bound)``, each of shape ``(batch,)``.
+    """
+    x = validate.array("logits", logits, ndim=2)
+    return _jacobian_norms(x)
 
 
 @partial(jax.jit, static_argnames=("steps",))
@@ -265,45 +309,51 @@ def noise_kappa(noise: str, scale: object) -> float:
     return (1 - s * s) ** 2 / (1 - 4 * s * s) - 1
 
 
-@partial(jax.jit, static_argnames=("n_max", "d", "trials"))
-def _noisy_errors(key, idx, n_max, d, trials, laplace, scale, coupling, logit_scale):
-    ks, kz, ke = jax.random.split(key, 3)
-    dtype = jnp.result_type(float)
-    s = logit_scale * jax.random.normal(ks, (trials, n_max), dtype)
-    z = jax.random.normal(kz, (trials, n_max, d), dtype)
-    mu = jnp.full((d,), 1 / math.sqrt(d), dtype)  # |mu| = 1
-    v = mu + z
-    # both laws are drawn (cheap next to the values) so that one compilation serves both
-    xi = jnp.where(laplace, jax.random.laplace(ke, (trials, n_max), dtype),
-                   jax.random.normal(ke, (trials, n_max), dtype))
-    eps = scale * xi + coupling * z[..., 0]
+#: Trials per step of the Monte Carlo loop (at most; the largest divisor of ``trials`` up to it).
+_CHUNK = 8
 
+
+@partial(jax.jit, static_argnames=("n_max", "d", "chunk"))
+def _noisy_errors(keys, idx, n_max, d, chunk, laplace, scale, coupling, logit_scale):
+    dtype = jnp.result_type(float)
+    mu = jnp.full((d,), 1 / math.sqrt(d), dtype)  # |mu| = 1
     # Position i (0-based) belongs to segment j = #{ns below i + 1}; summing each segment and then
     # taking a cumulative sum over the few segments gives the prefix sums at every n in ns in
-    # O(n_max) work (a cumulative sum over all n_max positions is much slower on the CPU).
+    # O(n_max) work per trial.
     seg = jnp.searchsorted(idx, jnp.arange(n_max), side="left")
+    segments = idx.shape[0]
 
-    def prefix(x):
-        return jnp.cumsum(jax.ops.segment_sum(jnp.moveaxis(x, 1, 0), seg, num_segments=idx.shape[0]), 0)
-
-    def prefix_means(logits):
-        w = jnp.exp(logits - logits.max(axis=1, keepdims=True))
+    def prefix_means(logits, v):
+        w = jnp.exp(logits - logits.max())
         w2 = w * w
         stacked = jnp.concatenate(
-            [w[..., None] * v, w[..., None], w2[..., None] * v, w2[..., None],
-             (w2 * jnp.sum(v * v, axis=-1))[..., None]], axis=-1)
-        sums = jnp.moveaxis(prefix(stacked), 0, 1)  # (trials, len(ns), 2 d + 3)
-        num, den = sums[..., :d], sums[..., d]
-        w2v, w2s, w2vv = sums[..., d + 1:2 * d + 1], sums[..., 2 * d + 1], sums[..., 2 * d + 2]
-        return num / den[..., None], den, w2s, w2v, w2vv
+            [w[:, None] * v, w[:, None], w2[:, None] * v, w2[:, None],
+             (w2 * jnp.sum(v * v, axis=-1))[:, None]], axis=-1)
+        sums = jnp.cumsum(jax.ops.segment_sum(stacked, seg, num_segments=segments), axis=0)
+        num, den = sums[:, :d], sums[:, d]
+        w2v, w2s, w2vv = sums[:, d + 1:2 * d + 1], sums[:, 2 * d + 1], sums[:, 2 * d + 2]
+        return num / den[:, None], den, w2s, w2v, w2vv
 
-    o, den, w2, w2v, w2vv = prefix_means(s)
-    o_noisy = prefix_means(s + eps)[0]
-    o_norm = jnp.linalg.norm(o, axis=-1)
-    err = jnp.linalg.norm(o_noisy - o, axis=-1) / o_norm
-    # sum_i p_i^2 |v_i - o|^2 with p_i = w_i / den, expanded so that prefix sums give every n.
-    spread2 = (w2vv - 2 * jnp.sum(o * w2v, axis=-1) + w2 * jnp.sum(o * o, axis=-1)) / den**2
-    return err, jnp.sqrt(jnp.maximum(spread2, 0)) / o_norm
+    def one_trial(key):
+        ks, kz, ke = jax.random.split(key, 3)
+        s = logit_scale * jax.random.normal(ks, (n_max,), dtype)
+        z = jax.random.normal(kz, (n_max, d), dtype)
+        v = mu + z
+        # both laws are drawn (cheap next to the values) so that one compilation serves both
+        xi = jnp.where(laplace, jax.random.laplace(ke, (n_max,), dtype),
+                       jax.random.normal(ke, (n_max,), dtype))
+        eps = scale * xi + coupling * z[:, 0]
+        o, den, w2, w2v, w2vv = prefix_means(s, v)
+        o_noisy = prefix_means(s + eps, v)[0]
+        o_norm = jnp.linalg.norm(o, axis=-1)
+        err = jnp.linalg.norm(o_noisy - o, axis=-1) / o_norm
+        # sum_i p_i^2 |v_i - o|^2 with p_i = w_i / den, expanded so that prefix sums give every n.
+        spread2 = (w2vv - 2 * jnp.sum(o * w2v, axis=-1) + w2 * jnp.sum(o * o, axis=-1)) / den**2
+        return err, jnp.sqrt(jnp.maximum(spread2, 0)) / o_norm
+
+    # chunks of trials in sequence (lax.map), the trials of a chunk vectorised: memory O(chunk n)
+    err, spread = jax.lax.map(jax.vmap(one_trial), keys.reshape(-1, chunk, *keys.shape[1:]))
+    return err.reshape(-1, segments), spread.reshape(-1, segments)
 
 
 def noisy_attention_errors(
@@ -326,25 +376,140 @@ def noisy_attention_errors(
     The outputs with the first ``n`` tokens, for each ``n`` in ``ns``, come from prefix sums of
     one draw of ``max(ns)`` tokens, so the curves over ``n`` are nested.
 
+    Trial ``j`` draws from ``jax.random.split(key, trials)[j]`` (split in three: scores, values,
+    noise), so a trial's numbers do not depend on how many trials run; the trials run in chunks
+    of up to 8, so memory grows with ``8 max(ns)``, not with ``trials max(ns)``.
+
     Returns ``(err, spread)``, arrays ``(trials, len(ns))``: the relative error, and the
     delta-method scale ``sqrt(sum_i p_i^2 |v_i - o|^2) / |o|``; for independent noise with
     finite :func:`noise_kappa` the error's root mean square is ``sqrt(kappa) * spread`` to
     leading order in ``1/n``.
     """
     key = validate.prng_key("key", key)
-    ns_arr = np.asarray(ns)
-    if ns_arr.ndim != 1 or ns_arr.size == 0 or not np.issubdtype(ns_arr.dtype, np.integer):
-        raise ValueError(f"ns must be a non-empty 1-D sequence of integers, got {ns!r}")
-    ns_list = [validate.integer("ns[i]", int(m), minimum=1) for m in ns_arr]
-    if any(b <= a for a, b in itertools.pairwise(ns_list)):
-        raise ValueError(f"ns must be strictly increasing, got {ns_list}")
+    ns_list = _lengths(ns)
     d = validate.integer("d", d, minimum=1)
     trials = validate.integer("trials", trials, minimum=1)
     validate.choice("noise", noise, NOISES)
     scale = validate.real("scale", scale, nonnegative=True)
     coupling = validate.real("coupling", coupling)
     logit_scale = validate.real("logit_scale", logit_scale, nonnegative=True)
-    idx = jnp.asarray(ns_arr - 1)
-    err, spread = _noisy_errors(key, idx, max(ns_list), d, trials, noise == "laplace", scale, coupling,
-                                logit_scale)
+    chunk = max(c for c in range(1, _CHUNK + 1) if trials % c == 0)
+    idx = jnp.asarray(np.asarray(ns_list) - 1)
+    err, spread = _noisy_errors(jax.random.split(key, trials), idx, max(ns_list), d, chunk,
+                                noise == "laplace", scale, coupling, logit_scale)
     return np.asarray(err), np.asarray(spread)
+
+
+def _lengths(ns: object) -> list[int]:
+    """``ns`` checked: a non-empty, strictly increasing 1-D sequence of positive integers."""
+    ns_arr = np.asarray(ns)
+    if ns_arr.ndim != 1 or ns_arr.size == 0 or not np.issubdtype(ns_arr.dtype, np.integer):
+        raise ValueError(f"ns must be a non-empty 1-D sequence of integers, got {ns!r}")
+    ns_list = [validate.integer("ns[i]", int(m), minimum=1) for m in ns_arr]
+    if any(b <= a for a, b in itertools.pairwise(ns_list)):
+        raise ValueError(f"ns must be strictly increasing, got {ns_list}")
+    return ns_list
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a Monte Carlo run: the law, and the rate, with standard errors
+# --------------------------------------------------------------------------------------------
+
+
+def _trials_by_lengths(name: str, x: ArrayLike, positive: bool = False) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] < 1:
+        raise ValueError(f"{name} must be 2-D (trials, lengths) with at least 2 trials, got shape "
+                         f"{a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must have only finite entries")
+    if positive and not np.all(a > 0):
+        raise ValueError(f"{name} must be positive (its logarithm is taken)")
+    return a
+
+
+def rms(err: ArrayLike) -> np.ndarray:
+    """The root mean square over trials (axis 0) of a ``(trials, lengths)`` array, per length."""
+    e = _trials_by_lengths("err", err)
+    return np.sqrt(np.mean(e**2, axis=0))
+
+
+def rms_ratio(err: ArrayLike, spread: ArrayLike, kappa: float) -> tuple[np.ndarray, np.ndarray]:
+    """The measured RMS error over the leading-order law, per length, with standard errors.
+
+    ``R = sqrt(mean(err²) / (kappa mean(spread²)))`` over the trials (axis 0) of the two
+    ``(trials, lengths)`` outputs of :func:`noisy_attention_errors` (paired: the same trials).
+    Its standard error is the delta method's: ``log R`` is to first order the mean of the iid
+    per-trial terms ``(err²/mean(err²) - spread²/mean(spread²)) / 2``, so
+    ``se(R) = R · se`` of that mean (:func:`kexue_lib.stats.mean_se`). Returns ``(R, se)``.
+    """
+    e = _trials_by_lengths("err", err)
+    s = _trials_by_lengths("spread", spread, positive=True)
+    validate.same_shape("err", e, "spread", s)
+    kappa = validate.real("kappa", kappa, positive=True)
+    me, ms = np.mean(e**2, axis=0), np.mean(s**2, axis=0)
+    _, se_log = stats.mean_se(0.5 * (e**2 / me - s**2 / ms), axis=0)
+    ratio = np.sqrt(me / (kappa * ms))
+    return ratio, ratio * se_log
+
+
+STATISTICS: tuple[str, ...] = ("rms", "geometric")
+
+
+def error_exponent(
+    ns: object,
+    err: ArrayLike,
+    *,
+    window: tuple[int, int],
+    statistic: str = "rms",
+    reference: ArrayLike | None = None,
+) -> tuple[float, float]:
+    """The power ``p`` in ``error ∝ n^p`` over ``window = (lo, hi)``, with its standard error.
+
+    ``err`` is ``(trials, len(ns))`` (the nested curves of :func:`noisy_attention_errors`); the
+    fit is least squares of a log statistic on ``log n`` over the lengths in ``[lo, hi]`` (at
+    least two). The statistic:
+
+    - ``"rms"``: ``log`` of the root mean square over trials, or, with ``reference`` (paired,
+      same shape), of the ratio ``rms(err)/rms(reference)``. The slope is
+      ``Σ_j c_j log rms_j`` (``c_j`` the least-squares weights), and its standard error is the
+      delta method's: to first order the slope is the mean of iid per-trial terms
+      ``Σ_j c_j (err_j²/mean(err_j²) - ref_j²/mean(ref_j²)) / 2``.
+    - ``"geometric"``: the mean over trials of each trial's own slope of ``log err`` (the
+      slope of the geometric mean), whose standard error is that of a mean of iid numbers.
+      It needs no finite moment of ``err``: the one to use when the mean square is infinite.
+
+    Returns ``(slope, standard error)``; the standard error is ``std(ddof=1)/√trials`` of the
+    per-trial terms (:func:`kexue_lib.stats.mean_se`).
+    """
+    ns_list = _lengths(ns)
+    validate.choice("statistic", statistic, STATISTICS)
+    e = _trials_by_lengths("err", err, positive=True)
+    if e.shape[1] != len(ns_list):
+        raise ValueError(f"err must have one column per length ({len(ns_list)}), got {e.shape[1]}")
+    lo, hi = (validate.integer(name, v, minimum=1) for name, v in zip(("lo", "hi"), window,
+                                                                     strict=True))
+    cols = np.flatnonzero((np.asarray(ns_list) >= lo) & (np.asarray(ns_list) <= hi))
+    if cols.size < 2:
+        raise ValueError(f"window {window} must hold at least 2 of the lengths {ns_list}")
+    x = np.log(np.asarray(ns_list, dtype=np.float64)[cols])
+    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)  # slope = Σ c_j y_j
+    e = e[:, cols]
+    if statistic == "geometric":
+        if reference is not None:
+            raise ValueError("reference is only used with statistic='rms'")
+        slopes = np.log(e) @ c
+        slope, se = stats.mean_se(slopes)
+        return float(slope), float(se)
+    me = np.mean(e**2, axis=0)
+    terms = 0.5 * (e**2 / me)
+    y = 0.5 * np.log(me)
+    if reference is not None:
+        r = _trials_by_lengths("reference", reference, positive=True)
+        validate.same_shape("err", np.asarray(err), "reference", r)
+        r = r[:, cols]
+        mr = np.mean(r**2, axis=0)
+        terms = terms - 0.5 * (r**2 / mr)
+        y = y - 0.5 * np.log(mr)
+    _, se = stats.mean_se(terms @ c)
+    return float(y @ c), float(se)

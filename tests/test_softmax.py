@@ -176,8 +176,14 @@ def test_beta_for_entropy_floor():
     n = 256
     target = 0.1 * math.log(n)
     b = smx.beta_for_entropy_floor(n, target)
-    np.testing.assert_allclose(float(smx.min_entropy_vertex(n, b)[1]), target, rtol=1e-9)
-    assert smx.min_entropy_vertex(n, b * 0.99)[1] > target
+    # the crossing to rtol 1e-12 in beta; dH/dbeta = O(1) here, so H is on target to ~1e-11
+    np.testing.assert_allclose(float(smx.min_entropy_vertex(n, b)[1]), target, rtol=1e-10)
+    assert smx.min_entropy_vertex(n, b * (1 - 1e-9))[1] > target > smx.min_entropy_vertex(
+        n, b * (1 + 1e-9))[1]
+    # a target near the ceiling needs a beta below the first bracket (0.5): small-beta series
+    # log n - H = beta^2 / 2 + O(beta^4) for a half-and-half split (n even)
+    b_small = smx.beta_for_entropy_floor(4, math.log(4) - 1e-6)
+    np.testing.assert_allclose(b_small, math.sqrt(2e-6), rtol=1e-5)
     with pytest.raises(ValueError, match="target must be <"):
         smx.beta_for_entropy_floor(n, math.log(n))
     with pytest.raises(ValueError, match="n must be >= 2"):
@@ -227,12 +233,16 @@ def test_noisy_attention_errors_match_direct_attention():
     err, spread = smx.noisy_attention_errors(key, ns, d=3, trials=4, noise="gaussian", scale=0.7,
                                              coupling=0.2, logit_scale=1.5)
     assert err.shape == spread.shape == (4, 3)
-    # regenerate the draw exactly as the kernel does
-    ks, kz, ke = jax.random.split(key, 3)
-    s = 1.5 * np.asarray(jax.random.normal(ks, (4, 20)))
-    z = np.asarray(jax.random.normal(kz, (4, 20, 3)))
+    # regenerate the draw exactly as the kernel does: trial j from split(key, trials)[j]
+    s, z, xi = [], [], []
+    for trial_key in jax.random.split(key, 4):
+        ks, kz, ke = jax.random.split(trial_key, 3)
+        s.append(1.5 * np.asarray(jax.random.normal(ks, (20,))))
+        z.append(np.asarray(jax.random.normal(kz, (20, 3))))
+        xi.append(np.asarray(jax.random.normal(ke, (20,))))
+    s, z, xi = np.array(s), np.array(z), np.array(xi)
     v = z + 1 / math.sqrt(3)
-    eps = 0.7 * np.asarray(jax.random.normal(ke, (4, 20))) + 0.2 * z[..., 0]
+    eps = 0.7 * xi + 0.2 * z[..., 0]
     for j, n in enumerate(ns):  # a plain NumPy reference, token by token
         p = _np_softmax(s[:, :n])
         o = np.sum(p[..., None] * v[:, :n], axis=1)
@@ -266,3 +276,119 @@ def test_noisy_attention_bad_input(kwargs, match):
     args = {"key": jax.random.key(0), "ns": [4, 8], **kwargs}
     with pytest.raises(ValueError, match=match):
         smx.noisy_attention_errors(args.pop("key"), args.pop("ns"), **args)
+
+
+# ---------------------------------------------------------------- the last n with k logits up
+
+
+def _brute_first_n(beta, k):
+    n = 1
+    while smx.min_entropy_vertex(n, beta)[0] < k:
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize(("beta", "k"), [(1.0, 2), (2.0, 2), (2.0, 3), (3.0, 2), (4.0, 2)])
+def test_first_n_with_vertex_count_matches_a_scan(beta, k):
+    n = smx.first_n_with_vertex_count(beta, k)
+    assert n == _brute_first_n(beta, k)
+    assert smx.min_entropy_vertex(n, beta)[0] >= k > smx.min_entropy_vertex(n - 1, beta)[0]
+
+
+def test_first_n_with_vertex_count_bad_input():
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        smx.first_n_with_vertex_count(1.0, 0)
+    with pytest.raises(ValueError, match="beta must be > 0"):
+        smx.first_n_with_vertex_count(-1.0, 2)
+
+
+# ---------------------------------------------------------------- the softmax Jacobian
+
+
+def test_jacobian_norms_match_the_closed_form_jacobian():
+    x = np.random.default_rng(3).normal(size=(50, 5)) * 3
+    norm, bound = smx.jacobian_norms(x)
+    p = _np_softmax(x)
+    jac = np.stack([np.diag(q) - np.outer(q, q) for q in p])
+    # float64 SVDs of 5 x 5 matrices: 1e-12 relative, and a few ulps of 1/2 absolute
+    np.testing.assert_allclose(np.asarray(norm), np.linalg.norm(jac, ord=2, axis=(1, 2)),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(bound), 2 * np.max(p * (1 - p), axis=1), rtol=1e-14)
+    # two logits tied far above the rest: the norm is 1/2 (eigenvector (1, -1, 0, ...)/sqrt 2)
+    tied = np.array([[0.0, 0.0, -50.0, -50.0]])
+    assert abs(float(smx.jacobian_norms(tied)[0][0]) - 0.5) < 1e-15
+    with pytest.raises(ValueError, match="2-D"):
+        smx.jacobian_norms(np.zeros(4))
+
+
+# ---------------------------------------------------------------- reading a Monte Carlo run
+
+
+def test_rms_and_rms_ratio_against_direct_formulas():
+    rng = np.random.default_rng(4)
+    err, spread = rng.gamma(2.0, size=(400, 3)), rng.gamma(3.0, size=(400, 3))
+    np.testing.assert_allclose(smx.rms(err), np.sqrt(np.mean(err**2, axis=0)), rtol=1e-15)
+    ratio, se = smx.rms_ratio(err, spread, 2.0)
+    np.testing.assert_allclose(ratio, np.sqrt(np.mean(err**2, 0) / (2 * np.mean(spread**2, 0))),
+                               rtol=1e-14)
+    # the delta-method SE: gradient of R(m_e, m_s) = sqrt(m_e / (kappa m_s)) against the
+    # covariance of the per-trial squares (an independent route to the same first-order formula)
+    for j in range(3):
+        cov = np.cov(np.stack([err[:, j] ** 2, spread[:, j] ** 2]))
+        me, ms = np.mean(err[:, j] ** 2), np.mean(spread[:, j] ** 2)
+        grad = ratio[j] * np.array([0.5 / me, -0.5 / ms])
+        np.testing.assert_allclose(se[j], np.sqrt(grad @ cov @ grad / 400), rtol=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        smx.rms_ratio(err, spread[:, :2], 1.0)
+    with pytest.raises(ValueError, match="kappa must be > 0"):
+        smx.rms_ratio(err, spread, 0.0)
+
+
+def test_error_exponent_recovers_exact_power_laws():
+    ns = np.array([10, 20, 40, 80, 160])
+    rng = np.random.default_rng(5)
+    u = rng.gamma(2.0, size=(64, 1))  # one random scale per trial: a pure power law per trial
+    err = u * ns[None, :] ** -0.37
+    for statistic in ("rms", "geometric"):
+        slope, se = smx.error_exponent(ns, err, window=(20, 160), statistic=statistic)
+        assert abs(slope + 0.37) < 1e-13 and se < 1e-13
+    ref = u * ns[None, :] ** -0.5  # the ratio to a reference: exponent 0.13
+    slope, _ = smx.error_exponent(ns, err, window=(10, 80), reference=ref)
+    assert abs(slope - 0.13) < 1e-13
+
+
+def test_error_exponent_standard_errors():
+    ns = np.array([16, 64, 256, 1024])
+    rng = np.random.default_rng(6)
+    err = rng.gamma(2.0, size=(300, 4)) * ns ** -0.5
+    # geometric: the mean and SE of the per-trial least-squares slopes (numpy.polyfit per trial)
+    per_trial = np.array([np.polyfit(np.log(ns), np.log(row), 1)[0] for row in err])
+    slope, se = smx.error_exponent(ns, err, window=(1, 10**6), statistic="geometric")
+    np.testing.assert_allclose(slope, per_trial.mean(), rtol=1e-12)
+    np.testing.assert_allclose(se, per_trial.std(ddof=1) / np.sqrt(300), rtol=1e-12)
+    # rms: the slope of log rms, and the delta-method SE from the covariance of the squares
+    slope, se = smx.error_exponent(ns, err, window=(1, 10**6))
+    np.testing.assert_allclose(slope, np.polyfit(np.log(ns), np.log(smx.rms(err)), 1)[0],
+                               rtol=1e-12)
+    x = np.log(ns)
+    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
+    m = np.mean(err**2, axis=0)
+    grad = 0.5 * c / m  # d slope / d mean(err_j^2)
+    np.testing.assert_allclose(se, np.sqrt(grad @ np.cov((err**2).T) @ grad / 300), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"window": (2000, 4000)}, "at least 2"),
+        ({"statistic": "median"}, "statistic must be one of"),
+        ({"err": -np.ones((4, 3))}, "positive"),
+        ({"err": np.ones((1, 3))}, "at least 2 trials"),
+        ({"err": np.ones((4, 2))}, "one column per length"),
+        ({"statistic": "geometric", "reference": np.ones((4, 3))}, "only used with"),
+    ],
+)
+def test_error_exponent_bad_input(kwargs, match):
+    args = {"ns": [4, 8, 16], "err": np.ones((4, 3)), "window": (1, 100), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        smx.error_exponent(args.pop("ns"), args.pop("err"), **args)
