@@ -506,14 +506,22 @@ def round_trip(text: str) -> str:
 
 
 def extract_code(root: Path, out: Path) -> list[Path]:
-    """Write each chapter's code cells to ``out/<chapter>.py`` (magics commented out), for ruff."""
+    """Write each chapter's code cells to ``out/<chapter>.py`` (magics commented out), for ruff.
+
+    Only the code: the cells' metadata (tags, figure captions) would land on the ``# %%`` lines,
+    where ruff would judge a caption's length as code.
+    """
     import jupytext
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in chapters(root):
         target = out / f"{path.stem.replace('-', '_')}.py"
-        jupytext.write(jupytext.read(path), target, fmt="py:percent")
+        nb = jupytext.read(path)
+        nb.cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+        for cell in nb.cells:
+            cell.metadata = {}
+        jupytext.write(nb, target, fmt="py:percent")
         written.append(target)
     return written
 
