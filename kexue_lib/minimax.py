@@ -30,7 +30,10 @@ of ``10⁻²⁶`` beside values of order 1 costs 26 digits), so that ``e`` is al
 iteration's record (the bracket after each exchange). :func:`error_extrema` and
 :func:`sign_separator` expose the two ingredients of the theorem's proof: the signed extrema of
 an error curve, and the polynomial that has the opposite sign at given points (the descent
-direction of Kolmogorov's criterion).
+direction of Kolmogorov's criterion). Two linear programs (scipy's HiGHS, float64) check an
+answer independently: :func:`wrong_sign_direction` looks for a combination of the basis with
+the opposite sign at given points (there is none at ``m + 1`` alternation points), and
+:func:`discrete_minimax` solves the minimax problem on a finite set of points.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import mpmath
+import numpy as np
+import scipy.optimize
+from jax.typing import ArrayLike
 
 from kexue_lib import validate
 
@@ -51,12 +57,14 @@ __all__ = [
     "Minimax",
     "Remez",
     "best_polynomial",
+    "discrete_minimax",
     "error_extrema",
     "evaluate",
     "powers",
     "remez",
     "remez_family",
     "sign_separator",
+    "wrong_sign_direction",
 ]
 
 #: The bases :func:`best_polynomial` knows: all powers (None), odd powers only, even powers only.
@@ -632,3 +640,67 @@ def sign_separator(
     sign_at_first = 1 if evaluate(poly, xs[0]) > 0 else -1
     flip = -signs[0] * sign_at_first
     return tuple(flip * c for c in poly)
+
+
+def _lp_basis(points: ArrayLike, exponents: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Points as float64 (mpmath numbers accepted) and the matrix ``x_j^{k}``, ``k`` in exponents."""
+    x = np.array([float(v) for v in np.ravel(np.asarray(points, dtype=object))], dtype=np.float64)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("points must be a non-empty list of finite numbers")
+    exps = [validate.integer("exponent", k, minimum=0) for k in exponents]
+    if not exps:
+        raise ValueError("exponents must not be empty")
+    return x, x[:, None] ** np.array(exps, dtype=np.float64)[None, :]
+
+
+def wrong_sign_direction(
+    points: ArrayLike, signs: Sequence[int], exponents: Sequence[int]
+) -> np.ndarray | None:
+    """Coefficients ``c`` with ``signs[i] · Σ_k c_k x_i^{k} ≤ −1`` at every point, or None.
+
+    The feasibility question behind the theorem: is there an ``h`` in the span of ``x^k``
+    (``k`` in ``exponents``) with the opposite sign of ``signs`` at every point? Solved as a
+    linear program by ``scipy.optimize.linprog`` (HiGHS) in float64. ``None`` (infeasible)
+    certifies that no such ``h`` exists: at ``len(exponents) + 1`` points where ``p − f``
+    alternates, that is Kolmogorov's criterion, so ``p`` is best.
+    """
+    x, v = _lp_basis(points, exponents)
+    if len(signs) != x.size or any(s not in (1, -1) for s in signs):
+        raise ValueError(f"signs must be +1 or -1, one per point ({x.size}), got {list(signs)!r}")
+    m = v.shape[1]
+    res = scipy.optimize.linprog(np.zeros(m), A_ub=np.asarray(signs, dtype=np.float64)[:, None] * v,
+                                 b_ub=-np.ones(x.size), bounds=[(None, None)] * m, method="highs")
+    if res.status == 2:
+        return None
+    if res.status != 0:  # pragma: no cover - HiGHS reports an unexpected failure
+        raise RuntimeError(f"linprog failed: {res.message}")
+    return res.x
+
+
+def discrete_minimax(
+    points: ArrayLike, values: ArrayLike, exponents: Sequence[int]
+) -> tuple[float, np.ndarray]:
+    """``min_δ max_j |values_j + Σ_k δ_k x_j^{k}|`` over the points, by linear programming.
+
+    The best uniform correction of ``values`` (an error curve sampled at ``points``) by the span
+    of ``x^k``, ``k`` in ``exponents``: minimise ``t`` subject to ``±(values + Vδ) ≤ t``, with
+    ``scipy.optimize.linprog`` (HiGHS) in float64, whose default feasibility tolerance is
+    ``10⁻⁷``: scale ``values`` to order 1. Returns the optimum ``t`` and the correction ``δ``.
+    For the error of a best approximation sampled on a set containing its alternation points,
+    ``t`` is the error itself and ``δ = 0``: no correction helps.
+    """
+    x, v = _lp_basis(points, exponents)
+    e = np.asarray(values, dtype=np.float64).ravel()
+    if e.shape != x.shape or not np.all(np.isfinite(e)):
+        raise ValueError(f"values must be {x.size} finite numbers, one per point, got shape "
+                         f"{e.shape}")
+    m = v.shape[1]
+    ones = np.ones((x.size, 1))
+    cost = np.zeros(m + 1)
+    cost[-1] = 1.0
+    res = scipy.optimize.linprog(cost, A_ub=np.block([[v, -ones], [-v, -ones]]),
+                                 b_ub=np.concatenate([-e, e]), bounds=[(None, None)] * (m + 1),
+                                 method="highs")
+    if res.status != 0:  # pragma: no cover - the problem is always feasible and bounded
+        raise RuntimeError(f"linprog failed: {res.message}")
+    return float(res.fun), res.x[:-1]

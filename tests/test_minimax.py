@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import mpmath
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -318,3 +319,40 @@ def test_sign_separator_bad_input() -> None:
         mm.sign_separator([0.1, 0.2], [1, 0])
     with pytest.raises(ValueError, match=r"\(0, inf\)"):
         mm.sign_separator([-0.1, 0.2], [1, -1], parity="odd")
+
+
+def test_wrong_sign_direction_certifies_alternation() -> None:
+    """At n + 2 alternating points no degree-n h has the opposite signs; at n + 1 one does."""
+    n = 4
+    points = [float(mpmath.cospi(mpmath.mpf(n + 1 - k) / (n + 1))) for k in range(n + 2)]
+    signs = [(-1) ** k for k in range(n + 2)]
+    assert mm.wrong_sign_direction(points, signs, range(n + 1)) is None
+    h = mm.wrong_sign_direction(points[:-1], signs[:-1], range(n + 1))
+    assert h is not None
+    values = np.polynomial.polynomial.polyval(points[:-1], h)
+    assert np.all(np.array(signs[:-1]) * values <= -1 + 1e-9)
+    # same signs everywhere: a constant does it
+    assert mm.wrong_sign_direction(points, [1] * (n + 2), [0]) is not None
+    with pytest.raises(ValueError, match="signs"):
+        mm.wrong_sign_direction(points, signs[:-1], range(n + 1))
+    with pytest.raises(ValueError, match="exponents"):
+        mm.wrong_sign_direction(points, signs, [])
+
+
+def test_discrete_minimax_of_a_chebyshev_error() -> None:
+    """x^3 sampled on a grid with the T_3 extrema: the best quadratic correction is x^3 − T_3/4.
+
+    The error x^3 − (x^3 − T_3/4) = T_3/4 sampled on the grid cannot be lowered (t = 1/4,
+    δ = 0); x^3 itself is lowered to 1/4 by δ = −(3/4)x.
+    """
+    grid = np.union1d(np.linspace(-1, 1, 201), np.cos(np.pi * np.arange(4) / 3))
+    t3 = 4 * grid**3 - 3 * grid
+    opt, delta = mm.discrete_minimax(grid, t3 / 4, range(3))
+    assert abs(opt - 0.25) < 1e-9 and np.max(np.abs(delta)) < 1e-8
+    opt, delta = mm.discrete_minimax(grid, grid**3, range(3))
+    assert abs(opt - 0.25) < 1e-9
+    np.testing.assert_allclose(delta, [0, -0.75, 0], atol=1e-8)
+    with pytest.raises(ValueError, match="values"):
+        mm.discrete_minimax(grid, grid[:-1], range(3))
+    with pytest.raises(ValueError, match="points"):
+        mm.discrete_minimax([], [], range(3))
