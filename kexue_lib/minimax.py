@@ -6,7 +6,9 @@ even ones), :func:`best_polynomial` finds the ``p`` that minimises ``max_{[a, b]
 equioscillation theorem characterises it: with ``m`` basis functions, ``p − f`` attains
 ``±max |p − f|`` with alternating signs at ``m + 1`` points. (For odd or even polynomials the
 interval must lie in ``[0, ∞)``: there ``x^r q(x²)`` has at most ``deg q`` positive zeros, which is
-what the theorem needs.)
+what the theorem needs. An odd ``p`` vanishes at 0, so on ``[0, b]`` the best odd approximation
+is unique and equioscillates only if ``|f(0)|`` is below the best error.) :func:`remez_family`
+takes the post's general family ``x^r q(x^t)``.
 
 The Remez algorithm turns the theorem into an iteration:
 
@@ -20,8 +22,9 @@ The Remez algorithm turns the theorem into an iteration:
 By de la Vallée Poussin's theorem the best error ``E*`` lies between the smallest ``|e|`` on an
 alternating reference and the largest ``|e|`` on ``[a, b]``; the iteration stops when the two agree
 to the relative tolerance ``tol`` (default ``10^(5 − dps)``). That bracket is measured on the
-polynomial actually returned, so an answer cannot be wrong silently: either the bracket closes,
-or :class:`ConvergenceError` says that it did not and by how much. The working precision is
+polynomial actually returned, so an answer cannot be wrong silently (as far as the grid between
+reference points resolves ``p − f``): either the bracket closes, or :class:`ConvergenceError`
+says that it did not and by how much. The working precision is
 ``dps`` digits plus guard digits plus as many as the cancellation in ``p − f`` costs (an error
 of ``10⁻²⁶`` beside values of order 1 costs 26 digits), so that ``e`` is always known to about
 ``dps`` significant digits.
