@@ -6,8 +6,9 @@ even ones), :func:`best_polynomial` finds the ``p`` that minimises ``max_{[a, b]
 equioscillation theorem characterises it: with ``m`` basis functions, ``p − f`` attains
 ``±max |p − f|`` with alternating signs at ``m + 1`` points. (For odd or even polynomials the
 interval must lie in ``[0, ∞)``: there ``x^r q(x²)`` has at most ``deg q`` positive zeros, which is
-what the theorem needs. An odd ``p`` vanishes at 0, so on ``[0, b]`` the best odd approximation
-is unique and equioscillates only if ``|f(0)|`` is below the best error.) :func:`remez_family`
+what the theorem needs. An odd ``p`` vanishes at 0, so on ``[0, b]`` the theorem holds for odd
+fits when ``|f(0)|`` is below the best error; for ``f = 1`` on ``[0, 1]`` every odd ``p`` with
+``0 ≤ p ≤ 2`` is best.) :func:`remez_family`
 takes the post's general family ``x^r q(x^t)``.
 
 The Remez algorithm turns the theorem into an iteration:
