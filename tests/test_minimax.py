@@ -193,6 +193,8 @@ def test_power_family_contains_the_parity_bases() -> None:
         mm.remez_family(mpmath.exp, 2, -1, 2, t=2, r=0)
     with pytest.raises(ValueError, match="r must be >= 0"):
         mm.remez_family(mpmath.exp, 2, 1, 2, t=1, r=-1)
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        mm.remez_family(mpmath.exp, -1, 1, 2, t=1, r=0)
 
 
 def test_polynomial_in_the_span_is_reproduced() -> None:
@@ -293,6 +295,12 @@ def test_error_extrema_of_a_chebyshev_error_curve() -> None:
     assert [e.sign for e in extrema] == [1, -1, 1, -1, 1, -1]
     with pytest.raises(ValueError, match="a < b"):
         mm.error_extrema(abs, [0, 1], 1, 1)
+    with pytest.raises(ValueError, match="callable"):
+        mm.error_extrema("abs", [0, 1], 0, 1)
+    with pytest.raises(ValueError, match="empty"):
+        mm.error_extrema(abs, [], 0, 1)
+    with pytest.raises(ValueError, match="grid"):
+        mm.error_extrema(abs, [0, 1], 0, 1, grid=1)
 
 
 @pytest.mark.parametrize("parity", [None, "odd", "even"])
