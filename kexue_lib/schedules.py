@@ -31,17 +31,22 @@ from jax.typing import ArrayLike
 from kexue_lib import validate
 
 __all__ = [
+    "BOUNDS",
     "FAMILIES",
     "SGDRun",
+    "average_loss_bound",
     "bound_value_and_grad",
     "constant_schedule",
+    "cosine_decay",
     "inverse_sqrt_schedule",
+    "inverse_t_schedule",
     "last_iterate_bound",
     "linear_decay",
     "minimise_bound_numerically",
     "optimal_bound",
     "optimal_schedule",
     "optimal_tail_values",
+    "previous_last_iterate_bound",
     "simulate_sgd_abs",
     "tune_scale",
     "tuned_bound_curve",
@@ -72,6 +77,26 @@ def inverse_sqrt_schedule(T: int, alpha: float = 1.0) -> np.ndarray:
     T = validate.integer("T", T, minimum=1)
     alpha = validate.real("alpha", alpha, positive=True)
     return alpha / np.sqrt(np.arange(1, T + 1, dtype=np.float64))
+
+
+def inverse_t_schedule(T: int, alpha: float = 1.0) -> np.ndarray:
+    """The anytime schedule ``η_t = α/t`` for ``t = 1..T`` (float64, length T)."""
+    T = validate.integer("T", T, minimum=1)
+    alpha = validate.real("alpha", alpha, positive=True)
+    return alpha / np.arange(1, T + 1, dtype=np.float64)
+
+
+def cosine_decay(T: int, alpha: float = 1.0) -> np.ndarray:
+    """Cosine decay ``η_t = α (1 + cos(π t/(T+1)))/2`` for ``t = 1..T`` (float64, length T).
+
+    Shifted to ``T + 1`` as the post shifts linear decay (11), so that ``η_T > 0`` and the
+    bound (10) stays finite; the usual ``cos(π t/T)`` form ends at zero, which (10) cannot
+    accept (:func:`last_iterate_bound` returns ``inf``).
+    """
+    T = validate.integer("T", T, minimum=1)
+    alpha = validate.real("alpha", alpha, positive=True)
+    t = np.arange(1, T + 1, dtype=np.float64)
+    return alpha * 0.5 * (1.0 + np.cos(np.pi * t / (T + 1)))
 
 
 # --- the bound (10) -------------------------------------------------------------------------
@@ -142,30 +167,93 @@ def bound_value_and_grad(eta: ArrayLike, D: float = 1.0, G: float = 1.0) -> tupl
         return float(value), np.asarray(grad)
 
 
-def _tune(shape: np.ndarray, D: float, G: float) -> tuple[float, float]:
+#: The bounds :func:`tune_scale` can tune: (10), the average-iterate bound from (6), and the
+#: last-iterate bound of the previous post (11480), which needs a non-increasing schedule.
+BOUNDS: tuple[str, ...] = ("last_iterate", "average", "previous")
+
+
+def _parts(shape: np.ndarray, bound: str) -> tuple[float, float]:
+    """``(A, B)`` with the bound of ``α·shape`` equal to ``D² A/α + G² B α`` (bound at α = 1)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        total, quad = (float(x) for x in _bound_terms(shape))
-    if not math.isfinite(quad):
-        raise ValueError("shape has a vanishing tail after a positive rate: its bound is infinite")
-    a, b = D**2 / (2 * total), G**2 * quad / 2
+        if bound == "last_iterate":
+            total, quad = (float(x) for x in _bound_terms(shape))
+            if not math.isfinite(quad):
+                raise ValueError("shape has a vanishing tail after a positive rate: its bound is "
+                                 "infinite")
+            return 1 / (2 * total), quad / 2
+        if bound == "average":
+            total = float(np.sum(shape))
+            return 1 / (2 * total), float(np.sum(shape**2)) / (2 * total)
+        if np.any(np.diff(shape) > 0) or not shape[-1] > 0:
+            raise ValueError("the previous post's bound needs a non-increasing schedule with "
+                             "η_T > 0")
+        T = shape.size
+        m = np.maximum(1, T - np.arange(1, T + 1))  # max(1, T - t)
+        return 1 / (2 * T * shape[-1]), float(np.sum(shape**2 / (m * shape[-1]))) / 2
+
+
+def _tune(shape: np.ndarray, D: float, G: float, bound: str = "last_iterate") -> tuple[float, float]:
+    A, B = _parts(shape, bound)
+    a, b = D**2 * A, G**2 * B
     return math.sqrt(a / b), 2 * math.sqrt(a * b)
 
 
-def tune_scale(shape: Any, D: float = 1.0, G: float = 1.0) -> tuple[float, float]:
-    """The scale ``α`` minimising the bound of ``α·shape``, and that minimal bound.
+def tune_scale(
+    shape: Any, D: float = 1.0, G: float = 1.0, *, bound: str = "last_iterate"
+) -> tuple[float, float]:
+    """The scale ``α`` minimising a bound of ``α·shape``, and that minimal bound.
 
-    The bound of ``α·shape`` is ``a/α + b·α`` with ``a = D²/(2 shape_{1:T})`` and
-    ``b = (G²/2) Σ shape_t²/shape_{min(t+1,T):T}``, so the best ``α = √(a/b)`` and the bound
-    there is ``2√(ab) = D·G·√(Q/shape_{1:T})``. Returns ``(α, bound)``.
+    Each bound of ``α·shape`` is ``a/α + b·α``, so the best ``α = √(a/b)`` and the bound there
+    is ``2√(ab)``. ``bound`` chooses which:
+
+    - ``"last_iterate"``, eq. (10): ``a = D²/(2 shape_{1:T})``,
+      ``b = (G²/2) Σ shape_t²/shape_{min(t+1,T):T}``;
+    - ``"average"``, eq. (6) with ``φ = θ*`` divided by ``η_{1:T}`` (the weighted average of
+      the iterates' losses): ``a = D²/(2 shape_{1:T})``, ``b = (G²/2) Σ shape_t²/shape_{1:T}``;
+    - ``"previous"``, the previous post's last-iterate bound (10) with ``η_{1:T}`` and
+      ``η_{min(t+1,T):T}`` replaced by ``T η_T`` and ``max(1, T-t) η_T`` (non-increasing
+      schedules only): ``a = D²/(2 T shape_T)``,
+      ``b = (G²/2) Σ shape_t²/(max(1, T-t) shape_T)``.
+
+    Returns ``(α, bound)``. Raises ``ValueError`` for an unknown ``bound``, a bad shape, or a
+    shape the chosen bound does not accept.
     """
     D, G = _check_scales(D, G)
-    return _tune(_check_schedule(shape, "shape"), D, G)
+    validate.choice("bound", bound, BOUNDS)
+    return _tune(_check_schedule(shape, "shape"), D, G, bound)
+
+
+def average_loss_bound(eta: ArrayLike, D: float = 1.0, G: float = 1.0) -> float:
+    """The bound on the ``η``-weighted average excess loss from (6) with ``φ = θ*``.
+
+    ``Σ_t η_t E[L(θ_t) - L(θ*)] / η_{1:T} <= (D²/2 + (G²/2) Σ_t η_t²) / η_{1:T}``; by
+    Cauchy–Schwarz it is least, for a given ``η_{1:T}``, at a constant schedule, and its best
+    value is ``D·G/√T`` at ``η_t = D/(G√T)``.
+    """
+    D, G = _check_scales(D, G)
+    eta = _check_schedule(eta)
+    return float((D**2 / 2 + G**2 / 2 * np.sum(eta**2)) / np.sum(eta))
+
+
+def previous_last_iterate_bound(eta: ArrayLike, D: float = 1.0, G: float = 1.0) -> float:
+    """The last-iterate bound of the previous post (11480), for a non-increasing schedule.
+
+    ``D²/(2 T η_T) + (G²/2) Σ_t η_t²/(max(1, T-t) η_T)``: eq. (10) with ``η_{1:T}`` and
+    ``η_{min(t+1,T):T}`` replaced by the smaller ``T η_T`` and ``max(1, T-t) η_T``. Raises
+    ``ValueError`` unless ``eta`` is non-increasing with ``η_T > 0``.
+    """
+    D, G = _check_scales(D, G)
+    eta = _check_schedule(eta)
+    A, B = _parts(eta, "previous")
+    return float(D**2 * A + G**2 * B)
 
 
 #: The schedule families :func:`tuned_bound_curve` knows, as functions of T (with α = 1).
 FAMILIES = {
     "constant": lambda T: constant_schedule(T),
     "inverse_sqrt": lambda T: inverse_sqrt_schedule(T),
+    "inverse_t": lambda T: inverse_t_schedule(T),
+    "cosine": lambda T: cosine_decay(T),
     "linear_decay": lambda T: linear_decay(T),
     "optimal": lambda T: optimal_schedule(T),
 }
@@ -174,8 +262,9 @@ FAMILIES = {
 def tuned_bound_curve(family: str, Ts: ArrayLike, D: float = 1.0, G: float = 1.0) -> np.ndarray:
     """The bound (10) of a schedule family at its best scale (:func:`tune_scale`), for each T in Ts.
 
-    ``family`` is one of ``"constant"`` (α), ``"inverse_sqrt"`` (α/√t), ``"linear_decay"``
-    (α(1 - t/(T+1))) or ``"optimal"`` (:func:`optimal_schedule`, whose bound is ``D·G·√V_1``).
+    ``family`` is one of ``"constant"`` (α), ``"inverse_sqrt"`` (α/√t), ``"inverse_t"`` (α/t),
+    ``"cosine"`` (:func:`cosine_decay`), ``"linear_decay"`` (α(1 - t/(T+1))) or ``"optimal"``
+    (:func:`optimal_schedule`, whose bound is ``D·G·√V_1``).
     """
     validate.choice("family", family, sorted(FAMILIES))
     D, G = _check_scales(D, G)

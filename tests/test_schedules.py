@@ -38,7 +38,17 @@ def test_other_schedules() -> None:
     np.testing.assert_allclose(sch.inverse_sqrt_schedule(4), [1, 1 / math.sqrt(2), 1 / math.sqrt(3), 0.5])
 
 
-@pytest.mark.parametrize("fn", [sch.linear_decay, sch.constant_schedule, sch.inverse_sqrt_schedule])
+def test_inverse_t_and_cosine_values() -> None:
+    np.testing.assert_allclose(sch.inverse_t_schedule(4, 2.0), [2.0, 1.0, 2 / 3, 0.5], rtol=1e-15)
+    # T = 3: cos(π/4), cos(π/2), cos(3π/4) -> (1 ± √2/2)/2 and 1/2
+    r = math.sqrt(2) / 2
+    np.testing.assert_allclose(sch.cosine_decay(3, 2.0), [1 + r, 1.0, 1 - r], rtol=1e-15)
+    eta = sch.cosine_decay(1000)
+    assert np.all(np.diff(eta) < 0) and eta[-1] > 0 and math.isfinite(sch.last_iterate_bound(eta))
+
+
+@pytest.mark.parametrize("fn", [sch.linear_decay, sch.constant_schedule, sch.inverse_sqrt_schedule,
+                                sch.inverse_t_schedule, sch.cosine_decay])
 def test_schedules_reject_bad_input(fn) -> None:
     with pytest.raises(ValueError, match="T must be >= 1"):
         fn(0)
@@ -270,7 +280,7 @@ def test_tuned_bound_curve_matches_single_calls() -> None:
 
 def test_tuned_bound_curve_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="family must be one of"):
-        sch.tuned_bound_curve("cosine", [10])
+        sch.tuned_bound_curve("step_decay", [10])
     with pytest.raises(ValueError, match="T must be >= 1"):
         sch.tuned_bound_curve("constant", [10, 0])
     with pytest.raises(ValueError, match="T must be an integer"):
@@ -292,3 +302,59 @@ def test_sgd_record_path_losses() -> None:
     np.testing.assert_array_equal(one.path_excess, run.path_excess[0])
     with pytest.raises(ValueError, match="record must be True or False"):
         sch.simulate_sgd_abs(jax.random.key(5), etas[0], record=1)
+
+
+@pytest.mark.parametrize("T", [2, 3, 10, 1000])
+def test_optimal_schedule_last_step_ratio(T) -> None:
+    # V_T = 1, so the last ratio r = S_T / S_{T-1} = 1/√2 and η_T / η_{T-1} = r / (1 - r) = 1 + √2
+    eta = sch.optimal_schedule(T, 3.0, 0.7)
+    assert abs(eta[-1] / eta[-2] - (1 + math.sqrt(2))) < 1e-12
+
+
+def test_cosine_bound_tends_to_its_continuum_constant() -> None:
+    # √T · bound / (D G) → √(Q/m) with m = ∫ f = 1/2 and Q = ∫ f(x)² / ∫_x^1 f for
+    # f = (1 + cos πx)/2 (a Riemann sum of the bound's terms); the discrete sum differs by O(1/T)
+    import scipy.integrate
+
+    def integrand(x: float) -> float:
+        f = 0.5 * (1 + math.cos(math.pi * x))
+        tail = 0.5 * (1 - x) - math.sin(math.pi * x) / (2 * math.pi)
+        return f * f / tail
+
+    Q = scipy.integrate.quad(integrand, 0, 1 - 1e-9, limit=200, epsabs=1e-13)[0]
+    limit = math.sqrt(Q / 0.5)
+    T = 100_000
+    got = math.sqrt(T) * float(sch.tuned_bound_curve("cosine", [T])[0])
+    assert abs(got / limit - 1) < 1e-4
+
+
+def test_average_loss_bound_and_its_tuned_constant() -> None:
+    # η = (1, 2): (D²/2 + G²/2 · 5) / 3 with D = 2, G = 1 -> (2 + 2.5) / 3 = 1.5
+    assert sch.average_loss_bound([1.0, 2.0], 2.0, 1.0) == pytest.approx(1.5, rel=1e-15)
+    T, D, G = 400, 3.0, 0.5
+    alpha, best = sch.tune_scale(sch.constant_schedule(T), D, G, bound="average")
+    assert alpha == pytest.approx(D / (G * math.sqrt(T)), rel=1e-14)
+    assert best == pytest.approx(D * G / math.sqrt(T), rel=1e-14)
+    assert sch.average_loss_bound(sch.constant_schedule(T, alpha), D, G) == pytest.approx(best, rel=1e-14)
+    # Cauchy–Schwarz: no schedule of the same length does better at its own best scale
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        shape = rng.uniform(0.01, 1.0, T)
+        assert sch.tune_scale(shape, D, G, bound="average")[1] >= best * (1 - 1e-12)
+
+
+def test_previous_last_iterate_bound() -> None:
+    eta = np.array([0.5, 0.3, 0.2])  # T = 3: 1/(2·3·0.2) + (0.25/2 + 0.09/1 + 0.04/1)/(2·0.2)
+    expected = 1 / 1.2 + (0.25 / 2 + 0.09 + 0.04) / 0.4
+    assert sch.previous_last_iterate_bound(eta) == pytest.approx(expected, rel=1e-14)
+    # a constant schedule: the two bounds coincide; a decreasing one: the previous is larger
+    const = sch.constant_schedule(50, 0.1)
+    assert sch.previous_last_iterate_bound(const) == pytest.approx(sch.last_iterate_bound(const), rel=1e-13)
+    lin = sch.linear_decay(50, 0.1)
+    assert sch.previous_last_iterate_bound(lin) > sch.last_iterate_bound(lin)
+    alpha, best = sch.tune_scale(lin, bound="previous")
+    assert sch.previous_last_iterate_bound(alpha * lin) == pytest.approx(best, rel=1e-14)
+    with pytest.raises(ValueError, match="non-increasing"):
+        sch.previous_last_iterate_bound([0.1, 0.2])
+    with pytest.raises(ValueError, match="bound must be one of"):
+        sch.tune_scale(lin, bound="cosine")
