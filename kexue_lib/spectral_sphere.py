@@ -172,7 +172,7 @@ def _check_thetas(G: jax.Array, thetas: Any) -> jax.Array:
     return thetas
 
 
-@partial(jax.jit, static_argnames=("iters", "safety"))
+@partial(jax.jit, static_argnames=("iters", "safety", "inverse"))
 def _fixed_point(
     g: jax.Array,
     thetas: jax.Array,
@@ -180,7 +180,7 @@ def _fixed_point(
     table: jax.Array | None = None,
     safety: float = 1.0,
     bracketed: jax.Array | bool = False,
-    inverse: jax.Array | bool = False,
+    inverse: bool = False,
 ) -> FixedPoint:
     """The jitted solver; ``table`` ``None`` means msign by SVD, else Newton–Schulz with that table."""
     m = g.shape[1]
@@ -201,10 +201,13 @@ def _fixed_point(
         tr_x = jnp.trace(x, axis1=1, axis2=2)
         rhs = jnp.einsum("imk,mk->i", x, q) - tr_x * jnp.trace(q) / m - theta_g
         post = jnp.linalg.solve(gram, rhs)
-        # The post's first scheme: Σ_j tr(Θ_iᵀΘ_j Q⁻¹) λ_j = −tr(Θ_iᵀ G Q⁻¹), Q = ZᵀΦ.
-        qinv = jnp.linalg.inv(q)
-        b = jnp.einsum("inm,jnk,km->ij", thetas, thetas, qinv)
-        post = jnp.where(inverse, jnp.linalg.solve(b, -jnp.einsum("inm,nk,km->i", thetas, g, qinv)), post)
+        if inverse:  # the post's first scheme: Σ_j tr(Θ_iᵀΘ_j Q⁻¹) λ_j = −tr(Θ_iᵀ G Q⁻¹)
+            # Q = ZᵀΦ is symmetric positive definite (up to rounding, or Newton–Schulz error):
+            # its inverse through eigh, which XLA's CPU runs far faster than an LU inverse.
+            e, v = jnp.linalg.eigh((q + q.T) / 2)
+            qinv = (v / e) @ v.T
+            b = jnp.einsum("inm,jnk,km->ij", thetas, thetas, qinv)
+            post = jnp.linalg.solve(b, -jnp.einsum("inm,nk,km->i", thetas, g, qinv))
         # The bracket is traced (not a Python branch) so both solvers share one compiled program;
         # with several constraints ``bracketed`` is always False and ``post`` passes through.
         t = tr_x[0]
@@ -274,7 +277,7 @@ def solve_fixed_point(
         raise ValueError("solver='bracketed' handles one constraint (one theta) only")
     table, safety = _ns_table(method, steps, coeffs, G.dtype)
     return _fixed_point(G, thetas, iters, table, safety, jnp.asarray(solver == "bracketed"),
-                        jnp.asarray(solver == "inverse"))
+                        solver == "inverse")
 
 
 def steepest_direction(
