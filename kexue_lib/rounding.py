@@ -31,13 +31,17 @@ Low-precision attention (post (1)-(3)):
   exact ones and a value column ``v``, and the rounding errors of the numerator
   :math:`\\bar PV`, of the naive output :math:`\\mathrm{bf16}(\\bar PV)/\\mathrm{bf16}(\\bar P1)`
   and of the output normalised in float32 before one cast, in bfloat16 spacings.
+
+The jitted kernels (and the cached enumeration) are plain functions (``_*_impl``) wrapped by
+module-level ``jax.jit(...)`` (``lru_cache(...)``) calls rather than decorated: ``make mutate``
+(mutmut) does not mutate decorated functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import NamedTuple
 
 import jax
@@ -102,10 +106,12 @@ def _noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return jax.random.bits(key, shape, jnp.uint16).astype(jnp.uint32)
 
 
-@partial(jax.jit, static_argnames=("mode",))
-def _round_mode(x: jax.Array, mode: str, key: jax.Array | None) -> jax.Array:
+def _round_mode_impl(x: jax.Array, mode: str, key: jax.Array | None) -> jax.Array:
     noise = _noise(key, x.shape) if mode == "stochastic" else None
     return _round_bits(x, MODES.index(mode), noise)
+
+
+_round_mode = jax.jit(_round_mode_impl, static_argnames=("mode",))
 
 
 def round_to_bf16(x: ArrayLike, mode: str = "nearest_even", *, key: jax.Array | None = None) -> jax.Array:
@@ -263,8 +269,7 @@ def bf16_spacing(x: ArrayLike) -> np.ndarray:
 # --------------------------------------------------------------------------- exact enumeration
 
 
-@lru_cache(maxsize=64)
-def _significand_sums(offsets: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+def _significand_sums_impl(offsets: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     """How many ways ``sum_i m_i 2**offsets[i]`` takes each value, each ``m_i`` in ``128..255``.
 
     A convolution of the terms' distributions, in int64 (at most ``128**8 < 2**63`` ways).
@@ -276,6 +281,9 @@ def _significand_sums(offsets: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
         counts = np.convolve(counts, term)
     values = np.flatnonzero(counts)
     return tuple(zip(values.tolist(), counts[values].tolist(), strict=True))
+
+
+_significand_sums = lru_cache(maxsize=64)(_significand_sums_impl)
 
 
 def tie_rounding_bias(
@@ -340,8 +348,7 @@ def _check_bf16_values(name: str, x: jax.Array) -> None:
         raise ValueError(f"{name} must hold bfloat16 values (use round_to_bf16 first)")
 
 
-@jax.jit
-def _dot_f32(p: jax.Array, v: jax.Array, round_products: jax.Array | bool) -> jax.Array:
+def _dot_f32_impl(p: jax.Array, v: jax.Array, round_products: jax.Array | bool) -> jax.Array:
     def step(acc: jax.Array, pv: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, None]:
         term = pv[0] * pv[1]  # exact in float32: 8 + 8 significant bits
         term = jnp.where(round_products, _round_bits(term, 0), term)
@@ -350,6 +357,9 @@ def _dot_f32(p: jax.Array, v: jax.Array, round_products: jax.Array | bool) -> ja
     columns = (jnp.moveaxis(p, -1, 0), jnp.moveaxis(v, -1, 0))
     acc, _ = jax.lax.scan(step, jnp.zeros(p.shape[:-1], jnp.float32), columns)
     return acc
+
+
+_dot_f32 = jax.jit(_dot_f32_impl)
 
 
 def dot_f32(p: ArrayLike, v: ArrayLike, *, products: str = "exact") -> jax.Array:
@@ -398,8 +408,7 @@ class AttentionErrors(NamedTuple):
 MAX_MAIN = 4
 
 
-@partial(jax.jit, static_argnames=("shape",))
-def _attention_chunk(
+def _attention_chunk_impl(
     key: jax.Array, shape: tuple[int, int], ties: jax.Array, near: jax.Array, v_mean: jax.Array,
     v_std: jax.Array, gap: jax.Array, near_gap: jax.Array, top: jax.Array, beta: jax.Array,
     round_products: jax.Array, cast: jax.Array,
@@ -427,6 +436,9 @@ def _attention_chunk(
     output = _round_bits(num16 / den16, cast, noise[2])
     fused = _round_bits(num / den, cast, noise[3])
     return p, v, is_main, num16, output, fused
+
+
+_attention_chunk = jax.jit(_attention_chunk_impl, static_argnames=("shape",))
 
 
 def simulate_attention(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import mpmath
 import numpy as np
@@ -213,6 +214,65 @@ def test_tiny_error_raises_the_working_precision() -> None:
     assert reference.error < 1e-16
 
 
+def test_chebyshev_reference_is_the_extrema_mapped_to_the_interval() -> None:
+    """x_i = (a+b)/2 − (b−a)/2 · cos(iπ/(m−1)), ends exact; shifted: the first m of m + 1."""
+    with mpmath.workdps(DPS):
+        a, b = mpmath.mpf(1), mpmath.mpf(3)
+        for count, shifted in ((5, False), (4, True), (2, False), (1, True)):
+            total = count + shifted
+            want = [2 - mpmath.cos(i * mpmath.pi / (total - 1)) for i in range(count)]
+            got = mm._chebyshev_reference(a, b, count, shifted=shifted)
+            assert len(got) == count and got[0] == a
+            assert all(abs(g - w) < 1e-45 for g, w in zip(got, want, strict=True))
+        assert mm._chebyshev_reference(a, b, 1) == [2]  # a single point: the midpoint
+        assert mm._chebyshev_reference(a, b, 3)[-1] == b
+
+
+@pytest.mark.parametrize("n", [1, 3, 6, 10])
+def test_chebyshev_start_is_exact_for_a_scaled_chebyshev_error(n: int) -> None:
+    """On [a, b] = [1, 3], f = u^(n+1) with u = x − 2: the first reference (the mapped Chebyshev
+    extrema) is already the alternation set, so one exchange closes the bracket at 2^−n.
+
+    The working precision: dps + 10 guard digits + the digits that p − f cancels on that
+    reference, ⌈log₁₀(size/2^−n)⌉ with size the largest Σ|c_k x^k| or |f|, plus 2.
+    """
+    x = sp.symbols("x")
+    poly = sp.Poly(sp.expand((x - 2) ** (n + 1) - sp.chebyshevt(n + 1, x - 2) / 2**n), x)
+    coefficients = [sp.Rational(c) for c in poly.all_coeffs()[::-1]]
+    coefficients += [sp.Rational(0)] * (n + 1 - len(coefficients))
+    run = mm.remez(lambda t: (t - 2) ** (n + 1), n, 1, 3)
+    assert run.iterations == 1 and len(run.history) == 1
+    assert _close(run.history[0][0], mpmath.mpf(2) ** -n, 1e-30 * 2.0**-n)
+    for got, want in zip(run.coefficients, coefficients, strict=True):
+        assert _close(got, mpmath.mpf(want.p) / want.q, 1e-24)
+    with mpmath.workdps(DPS):
+        ref = [2 - mpmath.cospi(mpmath.mpf(i) / (n + 1)) for i in range(n + 2)]
+        size = max(max(sum(abs(mpmath.mpf(c.p) / c.q) * r**k for k, c in enumerate(coefficients))
+                       for r in ref), max(abs(r - 2) ** (n + 1) for r in ref))
+        digits = math.ceil(mpmath.log10(size * 2**n))
+    assert digits >= 1 and run.dps == 30 + 10 + digits + 2
+
+
+def test_working_precision_doubles_for_a_function_in_the_span() -> None:
+    """h at rounding level: the precision doubles, 40 → 80 → 160 = 4·(dps + 10), then stops."""
+    run = mm.remez(lambda x: x**2 - 3 * x, 4, -1, 2)
+    assert run.dps == 160 and run.iterations == 1
+    assert mm.remez(lambda x: x**2 - 3 * x, 4, -1, 2, dps=20).dps == 120
+
+
+def test_best_polynomial_passes_dps_on() -> None:
+    """The best line of exp on [0, 1] at dps = 45: to 1e-41, beyond what dps = 30 resolves."""
+    with mpmath.workdps(60):
+        m = mpmath.e - 1
+        c = (1 + m - m * mpmath.log(m)) / 2
+        e = 1 - c
+    line = mm.best_polynomial(mpmath.exp, 1, 0, 1, dps=45)
+    with mpmath.workdps(60):
+        assert abs(line.coefficients[1] - m) < 1e-41 and abs(line.coefficients[0] - c) < 1e-41
+        assert abs(line.error - e) < 1e-41 * e
+    assert not _close(mm.best_polynomial(mpmath.exp, 1, 0, 1).error, e, 1e-41 * e)
+
+
 def test_remez_record() -> None:
     run = mm.remez(mpmath.exp, 6, -1, 1)
     levels = [h for h, _ in run.history]
@@ -224,8 +284,91 @@ def test_remez_record() -> None:
 
 
 def test_convergence_error_when_iterations_run_out() -> None:
-    with pytest.raises(mm.ConvergenceError, match="no convergence in 1 exchanges"):
+    # the message states the default tolerance, 10^(5 − dps) = 1e-25 at dps = 30
+    with pytest.raises(mm.ConvergenceError, match=r"no convergence in 1 exchanges: .* tol = 1.0e-25"):
         mm.remez(mpmath.exp, 8, -1, 1, max_iterations=1)
+    with pytest.raises(mm.ConvergenceError, match=r"tol = 1.0e-15"):
+        mm.remez(mpmath.exp, 8, -1, 1, max_iterations=1, dps=20)
+    with pytest.raises(mm.ConvergenceError, match=r"tol = 0.001"):
+        mm.remez(mpmath.exp, 8, -1, 1, max_iterations=1, tol=1e-3)
+
+
+def test_remez_stops_after_max_iterations_when_the_bracket_never_closes(monkeypatch) -> None:
+    """With an exchange that keeps the first reference, the default cap of 60 is reached."""
+    real, first = mm._exchange, []
+
+    def keep(extrema: list, count: int, threshold: object) -> list:
+        if not first:
+            first.extend(real(extrema, count, threshold))
+        return list(first)
+
+    monkeypatch.setattr(mm, "_exchange", keep)
+    with pytest.raises(mm.ConvergenceError, match="no convergence in 60 exchanges"):
+        mm.remez(mpmath.exp, 1, 0, 1)
+
+
+def test_remez_refuses_an_exchange_that_loses_the_alternation(monkeypatch) -> None:
+    real, calls = mm._exchange, []
+
+    def worse(extrema: list, count: int, threshold: object) -> list:
+        new = real(extrema, count, threshold)
+        calls.append(1)
+        if len(calls) == 1:
+            return new
+        # every reference point moved halfway to the next: the levelled error falls
+        return [e._replace(x=(e.x + nxt.x) / 2) for e, nxt in itertools.pairwise(new)] + new[-1:]
+
+    monkeypatch.setattr(mm, "_exchange", worse)
+    with pytest.raises(mm.ConvergenceError, match="the levelled error fell from"):
+        mm.remez(mpmath.exp, 3, -1, 1)
+
+    def too_few(extrema: list, count: int, threshold: object) -> list:
+        return real(extrema, count, threshold)[:-1]
+
+    monkeypatch.setattr(mm, "_exchange", too_few)
+    with pytest.raises(mm.ConvergenceError, match=r"only 4 alternating extrema .* 5 are needed"):
+        mm.remez(mpmath.exp, 3, -1, 1)
+
+
+def test_exchange_keeps_the_largest_of_each_run_and_the_global_maximum() -> None:
+    def ext(*values: float) -> list:
+        return [mm.Extremum(mpmath.mpf(k), mpmath.mpf(v), 1 if v > 0 else -1)
+                for k, v in enumerate(values)]
+
+    # runs (+1, +3), (−2), (+1), (−5), (+0.5); the threshold 0.6 drops the 0.5
+    kept = mm._exchange(ext(1, 3, -2, 1, -5, 0.5), 4, mpmath.mpf("0.6"))
+    assert [float(e.value) for e in kept] == [3, -2, 1, -5]
+    # too many: drop the smaller end, one at a time, never the global maximum
+    kept = mm._exchange(ext(1, -4, 2, -1, 3, -9), 3, mpmath.mpf(0))
+    assert [float(e.value) for e in kept] == [-1, 3, -9]
+    kept = mm._exchange(ext(9, -1, 2, -1, 1, -2), 5, mpmath.mpf(1))
+    assert [float(e.value) for e in kept] == [9, -1, 2, -1, 1]
+    # a value exactly at the threshold is kept
+    kept = mm._exchange(ext(2, -1, 2), 3, mpmath.mpf(1))
+    assert [float(e.value) for e in kept] == [2, -1, 2]
+
+
+def test_brent_maximiser_is_superlinear_and_meets_its_tolerance() -> None:
+    """On a parabola the first parabolic step lands on the vertex: a few evaluations, where
+    golden sections alone need about 70 to reach 1e-15; on a cosine peak a few more."""
+    with mpmath.workdps(40):
+        c, rel = mpmath.mpf("0.3"), mpmath.mpf(10) ** -15
+        for peak, budget in ((lambda x: 1 - 3 * (x - c) ** 2, 5), (lambda x: mpmath.cos(x - c), 9)):
+            calls: list = []
+
+            def g(x: mpmath.mpf, peak=peak, calls=calls) -> mpmath.mpf:
+                calls.append(x)
+                return peak(x)
+
+            lo, x0, hi = mpmath.mpf(0), mpmath.mpf("0.25"), mpmath.mpf(1)
+            x, gx = mm._brent_max(g, (lo, x0, hi), (peak(lo), peak(x0), peak(hi)), rel, mpmath.mpf(1))
+            assert abs(x - c) <= 2 * rel * (abs(x) + 1) and gx == peak(x)
+            assert len(calls) <= budget and all(lo < u < hi for u in calls)
+
+
+def test_digits() -> None:
+    values = ("0.5", "1", "1.5", "10", "10.5", "1.7e26")
+    assert [mm._digits(mpmath.mpf(v)) for v in values] == [0, 0, 1, 1, 2, 27]
 
 
 @pytest.mark.parametrize(
@@ -263,12 +406,15 @@ def test_remez_bad_tolerances() -> None:
 
 
 def test_powers() -> None:
+    assert mm.powers(0) == (0,) and mm.powers(0, "even") == (0,) and mm.powers(0, "odd") == ()
     assert mm.powers(5) == (0, 1, 2, 3, 4, 5)
     assert mm.powers(5, "odd") == (1, 3, 5)
     assert mm.powers(6, "odd") == (1, 3, 5)
     assert mm.powers(5, "even") == (0, 2, 4)
     with pytest.raises(ValueError, match="parity"):
         mm.powers(3, "odd ")
+    with pytest.raises(ValueError, match="degree must be >= 0"):
+        mm.powers(-1)
 
 
 def test_evaluate_matches_mpmath_polyval() -> None:
@@ -318,15 +464,43 @@ def test_sign_separator(parity: str | None) -> None:
         assert all(c == 0 for c in h[start::2])
 
 
+@pytest.mark.parametrize("parity", [None, "odd", "even"])
+def test_sign_separator_coefficients_are_the_product_of_its_factors(parity: str | None) -> None:
+    """Dyadic points: h = ±x^ρ ∏ (x^t − z_j^t) exactly, z_j the midpoints, the sign from x_0.
+
+    x_0 lies below every z_j, so ∏ (x_0^t − z_j^t) has the sign (−1)^r of the r factors, and
+    h(x_0) must have the sign −signs[0].
+    """
+    x = sp.symbols("x")
+    points = [sp.Rational(k, 16) for k in (1, 3, 4, 7, 9, 12, 15)]
+    for signs in ([1, -1, -1, 1, -1, 1, 1], [-1, -1, 1, 1, 1, -1, -1], [1] * 7):
+        zeros = [(u + v) / 2 for u, v, s, t in zip(points, points[1:], signs, signs[1:], strict=False)
+                 if s != t]
+        t, rho = (1, 0) if parity is None else (2, 1 if parity == "odd" else 0)
+        product = -signs[0] * (-1) ** len(zeros) * x**rho * sp.prod([x**t - z**t for z in zeros])
+        want = sp.Poly(product, x).all_coeffs()[::-1]
+        got = mm.sign_separator([mpmath.mpf(float(u)) for u in points], signs, parity=parity)
+        assert len(got) == len(want)
+        assert all(mpmath.mpf(g) == mpmath.mpf(float(w)) for g, w in zip(got, want, strict=True))
+
+
 def test_sign_separator_bad_input() -> None:
-    with pytest.raises(ValueError, match="equal length"):
+    with pytest.raises(ValueError, match="non-empty and of equal length, got 2 and 1"):
         mm.sign_separator([0.1, 0.2], [1])
+    with pytest.raises(ValueError, match="got 0 and 0"):
+        mm.sign_separator([], [])
+    with pytest.raises(ValueError, match="parity"):
+        mm.sign_separator([0.1, 0.2], [1, -1], parity="Even")
     with pytest.raises(ValueError, match="increasing"):
         mm.sign_separator([0.2, 0.1], [1, -1])
     with pytest.raises(ValueError, match="signs"):
         mm.sign_separator([0.1, 0.2], [1, 0])
-    with pytest.raises(ValueError, match=r"\(0, inf\)"):
+    with pytest.raises(ValueError, match=r"an odd separator needs points in \(0, inf\)"):
         mm.sign_separator([-0.1, 0.2], [1, -1], parity="odd")
+    with pytest.raises(ValueError, match=r"\(0, inf\), got 0.0"):
+        mm.sign_separator([0, 0.2], [1, -1], parity="even")
+    with pytest.raises(ValueError, match="increasing"):
+        mm.sign_separator([0.1, 0.1], [1, -1])
 
 
 def test_wrong_sign_direction_certifies_alternation() -> None:

@@ -120,6 +120,22 @@ def test_stochastic_is_exact_on_representable_values_and_traces_under_jit() -> N
     assert rd.round_to_bf16(np.float64(1 / 3)).dtype == jnp.float32
 
 
+def test_input_is_first_rounded_to_float32() -> None:
+    # float64 1 + 2**-8 + 2**-30 is above the bfloat16 midpoint 1 + 2**-8, but float32 rounds it
+    # to that midpoint first, which nearest-even then rounds down to 1: the documented double rounding
+    x = np.float64(1 + 2**-8 + 2**-30)
+    assert float(rd.round_to_bf16(x)) == 1.0
+    assert float(rd.round_rational(float(x))) == 1 + 2**-7  # the single rounding of the float64
+    # bfloat16 and float16 input is exact in float32, and bfloat16 input comes back unchanged
+    words16 = np.arange(0, 2**16, 61, dtype=np.uint16)
+    nan = ((words16 & 0x7F80) == 0x7F80) & ((words16 & 0x7F) != 0)
+    canonical = np.where(nan, (words16 & 0x8000) | 0x7FC0, words16)  # NaNs: the quiet NaN, signed
+    np.testing.assert_array_equal(upper16(rd.round_to_bf16(words16.view(ml_dtypes.bfloat16))), canonical)
+    half = words16[(words16 & 0x7C00) != 0x7C00].view(np.float16)  # finite float16 values
+    np.testing.assert_array_equal(np.asarray(rd.round_to_bf16(half)),
+                                  half.astype(np.float32).astype(ml_dtypes.bfloat16).astype(np.float32))
+
+
 def test_round_to_bf16_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="mode must be one of"):
         rd.round_to_bf16(np.ones(3, np.float32), "half_up")
@@ -162,8 +178,17 @@ def test_round_rational_rejects_bad_input() -> None:
         rd.round_rational(1, mode="stochastic")
     with pytest.raises(ValueError, match="rational"):
         rd.round_rational(float("nan"))
-    with pytest.raises(ValueError, match="significand_bits"):
+    with pytest.raises(ValueError, match="significand_bits must be >= 1"):
         rd.round_rational(1, significand_bits=0)
+    with pytest.raises(ValueError, match="significand_bits must be <= 1024"):
+        rd.round_rational(1, significand_bits=1025)
+    # 1/3 = 0.0101...b: 1024 significant bits (2**-2 to 2**-1025) end in a 0, and the dropped
+    # 0.1010...b = 2/3 of the last unit rounds up, to (2**1025 + 1)/3 units of 2**-1025
+    assert rd.round_rational(F(1, 3), significand_bits=1024) == F((2**1025 + 1) // 3, 2**1025)
+    with pytest.raises(ValueError, match="x must be a number, got True"):
+        rd.round_rational(True)
+    with pytest.raises(ValueError, match="rational number"):
+        rd.round_rational("one")
 
 
 # ----------------------------------------------------------------------------- bits and spacing
@@ -179,6 +204,22 @@ def test_bits_of_hand_picked_values() -> None:
     assert len(rd.f32_bits(np.zeros((2, 3), np.float32))) == 6
 
 
+def test_bits_of_every_bfloat16_number_and_of_random_float32_words() -> None:
+    words16 = np.arange(2**16, dtype=np.uint16)  # NaNs and infinities included
+    got = rd.bf16_bits(words16.view(ml_dtypes.bfloat16))
+    assert ["".join(b) for b in got] == [format(w, "016b") for w in words16.tolist()]
+    assert all(len(b.exponent) == 8 and len(b.mantissa) == 7 for b in got)
+    words32 = np.random.default_rng(2).integers(0, 2**32, 5000, dtype=np.uint64).astype(np.uint32)
+    got = rd.f32_bits(words32.view(np.float32))
+    assert ["".join(b) for b in got] == [format(w, "032b") for w in words32.tolist()]
+    assert all(len(b.exponent) == 8 and len(b.mantissa) == 23 for b in got)
+    # float32 values of bfloat16 numbers: the same bits (NaN and infinity included)
+    special = np.float32([np.nan, -np.inf, 2.0**-133])
+    assert rd.bf16_bits(special) == [rd.Bits("0", "11111111", "1000000"),
+                                     rd.Bits("1", "11111111", "0000000"),
+                                     rd.Bits("0", "00000000", "0000001")]
+
+
 def test_bits_refuse_values_of_another_format() -> None:
     with pytest.raises(ValueError, match="bfloat16 does not represent"):
         rd.bf16_bits(np.float32([1 + 2**-9]))
@@ -186,6 +227,8 @@ def test_bits_refuse_values_of_another_format() -> None:
         rd.f32_bits(np.float64([1 + 2**-30]))
     with pytest.raises(ValueError, match="floating dtype"):
         rd.bf16_bits(np.arange(3))
+    with pytest.raises(ValueError, match="x must not be empty"):
+        rd.f32_bits(np.zeros(0, np.float32))
 
 
 def test_bf16_spacing_is_the_gap_to_the_next_bfloat16_number() -> None:
@@ -196,8 +239,13 @@ def test_bf16_spacing_is_the_gap_to_the_next_bfloat16_number() -> None:
     inside = grid.astype(np.float64) + 0.3 * gap  # between two bfloat16 numbers: the lower one's gap
     np.testing.assert_array_equal(rd.bf16_spacing(-inside), gap)
     np.testing.assert_array_equal(rd.bf16_spacing([0.0, 1e-40]), [2.0**-133, 2.0**-133])
+    # integers are real numbers too: 2**k + j (0 <= j < 2**k) has spacing 2**(k - 7)
+    np.testing.assert_array_equal(rd.bf16_spacing(np.array([1, 255, 256, -3000])),
+                                  [2.0**-7, 2.0**0, 2.0**1, 2.0**4])
     with pytest.raises(ValueError, match="finite"):
         rd.bf16_spacing([np.inf])
+    with pytest.raises(ValueError, match="real numbers, got dtype bool"):
+        rd.bf16_spacing(np.array([True]))
 
 
 # ----------------------------------------------------------------------------- tie_rounding_bias
@@ -224,8 +272,15 @@ def test_tie_bias_matches_a_direct_enumeration() -> None:
             total += (rounded - exact) / spacing
         return total / len(pairs)
 
-    for exponents, remainder in (([0, 1], F(0)), ([-2, 0], F(3, 2**12))):
-        for mode in ("nearest_even", "nearest_away"):
+    for exponents, remainder, modes in (([0, 1], F(0), ("nearest_even", "nearest_away")),
+                                        ([-2, 0], F(3, 2**12), ("nearest_even", "nearest_away")),
+                                        ([8, 0], F(0), ("nearest_even",))):  # exponents 8 apart
+        for mode in modes:
+            assert rd.tie_rounding_bias(exponents, remainder, mode=mode) == direct(exponents, remainder, mode)
+    # one main term (128 cases): every mode, remainders of both signs and in the float32 bits
+    for exponents, remainder in (([5], F(-3, 2**12)), ([-3], F(5, 2**14)), ([100], F(0)),
+                                 ([-100], -F(1, 2**112)), ([0], -(F(1, 4) + F(1, 2**30)))):
+        for mode in ("nearest_even", "nearest_away", "toward_zero"):
             assert rd.tie_rounding_bias(exponents, remainder, mode=mode) == direct(exponents, remainder, mode)
 
 
@@ -245,6 +300,16 @@ def test_tie_bias_rejects_bad_input() -> None:
         rd.tie_rounding_bias([0] * 9)
     with pytest.raises(ValueError, match="within 8"):
         rd.tie_rounding_bias([0, 9])
+    with pytest.raises(ValueError, match="exponents\\[i\\] must be <= 100"):
+        rd.tie_rounding_bias([101])
+    with pytest.raises(ValueError, match="exponents\\[i\\] must be >= -100"):
+        rd.tie_rounding_bias([-101])
+    with pytest.raises(ValueError, match="dyadic rational"):
+        rd.tie_rounding_bias([0, 0], F(1, 3))
+    with pytest.raises(ValueError, match="remainder must be a rational number"):
+        rd.tie_rounding_bias([0, 0], "small")
+    with pytest.raises(ValueError, match=r"half the smallest main term \(2\*\*-3\)"):
+        rd.tie_rounding_bias([-2, 0], -0.125)
     with pytest.raises(ValueError, match="half the smallest"):
         rd.tie_rounding_bias([0, 0], 0.5)
     with pytest.raises(ValueError, match="mode"):
@@ -278,6 +343,14 @@ def test_dot_f32_products_of_bfloat16_numbers_are_exact_in_float32() -> None:
     np.testing.assert_array_equal(ours, exact)
 
 
+def test_dot_f32_under_jit_skips_the_value_check_and_matches_the_eager_result() -> None:
+    rng = np.random.default_rng(6)
+    p = np.asarray(rd.round_to_bf16(rng.uniform(0, 1, (8, 5)).astype(np.float32)))
+    v = np.asarray(rd.round_to_bf16(rng.normal(0, 1, (8, 5)).astype(np.float32)))
+    jitted = jax.jit(lambda a, b: rd.dot_f32(a, b, products="bf16"))
+    np.testing.assert_array_equal(np.asarray(jitted(p, v)), np.asarray(rd.dot_f32(p, v, products="bf16")))
+
+
 def test_dot_f32_rejects_bad_input() -> None:
     ones = np.ones((2, 3), np.float32)
     with pytest.raises(ValueError, match="bfloat16 values"):
@@ -289,6 +362,76 @@ def test_dot_f32_rejects_bad_input() -> None:
 
 
 # ----------------------------------------------------------------------------- simulate_attention
+
+
+def _cast(x: np.ndarray, mode: str, noise: np.ndarray | None = None) -> np.ndarray:
+    """float32 to bfloat16 (as float32): ml_dtypes, exact rationals, or the stochastic carry."""
+    x = np.asarray(x, np.float32)
+    if mode == "nearest_even":
+        return x.astype(ml_dtypes.bfloat16).astype(np.float32)
+    if mode == "stochastic":  # add the 16 random bits, keep the top 16
+        return ((x.view(np.uint32) + noise) & np.uint32(0xFFFF0000)).view(np.float32)
+    return np.array([float(rd.round_rational(float(y), mode=mode)) for y in x], np.float32)
+
+
+def _spacing(x: np.ndarray) -> np.ndarray:
+    """2**(floor(log2|x|) - 7) by math.frexp (|x| = m 2**e, 1/2 <= m < 1): normal values only."""
+    return np.array([math.ldexp(1.0, math.frexp(abs(y))[1] - 8) for y in x])
+
+
+def _attention_model(key, *, rows, chunk_rows, n, ties, near, top, beta, products, cast, unit=None):
+    """simulate_attention's rows written out from its docstring, on the same random draws.
+
+    The draws per chunk: fold_in(key, chunk), split in five (gaps, positions, v, cast noise,
+    top). Main terms: the ties + near largest scores, ties first. The default v ~ N(1.5, 0.15²),
+    gap U(10, 16), near_gap U(0.05, 0.65). Sums in NumPy float32 one term at a time, exact
+    values by math.fsum, spacings by frexp.
+    """
+    parts = []
+    for i in range(rows // chunk_rows):
+        k_gap, k_pos, k_v, k_cast, k_top = jax.random.split(jax.random.fold_in(key, i), 5)
+        shape = (chunk_rows, n)
+        t = np.asarray(jax.random.uniform(k_top, (chunk_rows, 1), jnp.float32, top[0], top[1]))
+        score = np.asarray(jax.random.uniform(k_pos, shape, jnp.float32))
+        rank = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1, kind="stable")
+        tie, main = rank < ties, rank < ties + near
+        u = np.asarray(jax.random.uniform(k_gap, shape, jnp.float32))
+        lo = np.where(main, np.float32(0.05), np.float32(10.0))
+        hi = np.where(main, np.float32(0.65), np.float32(16.0))
+        gaps = np.where(tie, np.float32(0), lo + u * (hi - lo))
+        p = _cast(np.asarray(jnp.exp(jnp.asarray((t - gaps) - np.float32(beta) * t))), "nearest_even")
+        z = np.asarray(jax.random.normal(k_v, shape, jnp.float32))
+        v = _cast(np.float32(1.5) + np.float32(0.15) * z, "nearest_even")
+        terms = _cast(p * v, "nearest_even") if products == "bf16" else p * v
+        num = den = np.zeros(chunk_rows, np.float32)
+        for j in range(n):
+            num, den = num + terms[:, j], den + p[:, j]
+        noise = np.asarray(jax.random.bits(k_cast, (4, chunk_rows), jnp.uint16)).astype(np.uint32)
+        num16, den16 = _cast(num, cast, noise[0]), _cast(den, cast, noise[1])
+        out16, fused16 = _cast(num16 / den16, cast, noise[2]), _cast(num / den, cast, noise[3])
+        exact = p.astype(np.float64) * v.astype(np.float64)
+        num_x = np.array([math.fsum(r) for r in exact])
+        out_x = num_x / np.array([math.fsum(r) for r in p.astype(np.float64)])
+        rest = np.array([math.fsum(r) for r in np.where(main, 0.0, exact)])
+        s_num, s_out = (_spacing(num_x), _spacing(out_x)) if unit is None else (unit, unit)
+        parts.append(((num16 - num_x) / s_num, (out16 - out_x) / s_out, (fused16 - out_x) / s_out,
+                      rest / s_num))
+    return [np.concatenate(column) for column in zip(*parts, strict=True)]
+
+
+@pytest.mark.parametrize("cast", rd.MODES)
+def test_simulated_rows_match_the_model_written_out(cast) -> None:
+    """Every row, every output, both product models, a random top and beta != 1: exactly the model."""
+    key = jax.random.key(17)
+    for products, ties, near, unit in (("exact", 1, 2, None), ("bf16", 0, 3, None), ("exact", 2, 1, 2.0**-9)):
+        kw = dict(rows=1024, chunk_rows=512, n=16, ties=ties, near=near, products=products, cast=cast,
+                  unit=unit)
+        got = rd.simulate_attention(key, top=(0.5, 3.0), beta=1.25, **kw)
+        want = _attention_model(key, top=(0.5, 3.0), beta=1.25, **kw)
+        for name, g, w in zip(rd.AttentionErrors._fields, got, want, strict=True):
+            np.testing.assert_allclose(g, w, rtol=0, atol=1e-9, err_msg=f"{name}, {products} products")
+    assert np.any(got.numerator != 0) and np.any(got.remainder != 0)
+
 
 
 def test_simulated_rows_follow_the_tie_mechanism_row_by_row() -> None:
@@ -363,3 +506,35 @@ def test_simulate_attention_rejects_bad_input() -> None:
         rd.simulate_attention(key, ties=1, unit=-1.0, **kw)
     with pytest.raises(ValueError, match="top must be"):
         rd.simulate_attention(key, ties=1, top=(2.0, 1.0), **kw)
+    with pytest.raises(ValueError, match="top must be a number or an interval"):
+        rd.simulate_attention(key, ties=1, top=(1.0, 2.0, 3.0), **kw)
+    # the bounds, in the messages: n >= MAX_MAIN + 1, ties + near <= MAX_MAIN, rows >= chunk_rows
+    with pytest.raises(ValueError, match="near must be <= 2"):
+        rd.simulate_attention(key, ties=2, near=3, **kw)
+    with pytest.raises(ValueError, match="chunk_rows must be >= 2"):
+        rd.simulate_attention(key, ties=1, rows=64, n=16, chunk_rows=1)
+    with pytest.raises(ValueError, match="rows must be >= 8192"):  # the default chunk_rows
+        rd.simulate_attention(key, ties=1, rows=4096, n=16)
+    with pytest.raises(ValueError, match="rows must be >= 32"):
+        rd.simulate_attention(key, ties=1, rows=16, n=16, chunk_rows=32)
+    with pytest.raises(ValueError, match="ties must be >= 0"):
+        rd.simulate_attention(key, ties=-1, near=2, **kw)
+    for name, bad, match in (("v_std", 0.0, "v_std must be > 0"), ("beta", 0.0, "beta must be > 0"),
+                             ("gap", (-1.0, 3.0), "gap\\[0\\] must be >= 0"),
+                             ("near_gap", (0.5, 0.5), "near_gap must be an interval"),
+                             ("products", "fp8", "products must be one of"),
+                             ("v_mean", float("nan"), "v_mean must be finite")):
+        with pytest.raises(ValueError, match=match):
+            rd.simulate_attention(key, ties=1, **{name: bad}, **kw)
+
+
+def test_simulate_attention_accepts_the_edges_of_its_ranges() -> None:
+    key = jax.random.key(5)
+    kw = dict(rows=1024, n=16, chunk_rows=512)
+    # a list for top, an interval of zero width: the same rows as the number
+    fixed = rd.simulate_attention(key, ties=1, near=3, top=1.0, **kw)
+    for top in ([1.0, 1.0], (1.0, 1.0)):
+        np.testing.assert_array_equal(rd.simulate_attention(key, ties=1, near=3, top=top, **kw).output,
+                                      fixed.output)
+    four = rd.simulate_attention(key, ties=4, gap=(0.0, 16.0), **kw)  # MAX_MAIN ties, gaps from 0
+    assert all(x.shape == (1024,) and np.all(np.isfinite(x)) for x in four)
