@@ -23,7 +23,8 @@ The theory the samples are compared with:
 
 - :func:`chi_mean` (``E‖g‖`` for ``g ~ N(0, I_k)``) and :func:`gordon_bounds`, Gordon's
   ``c_n − c_m ≤ E σ_min ≤ E σ_max ≤ c_n + c_m`` for Gaussian entries, ``c_k = E χ_k``;
-- :func:`tracy_widom_cdf`, :func:`tracy_widom_mean`, :func:`tracy_widom_variance`: the
+- :func:`tracy_widom_cdf`, :func:`tracy_widom_mean`, :func:`tracy_widom_variance`
+  (:func:`tracy_widom_moments` for both at a chosen resolution): the
   Tracy–Widom laws (β = 1, 2) from their Fredholm determinants, by Gauss–Legendre Nyström
   discretisation (Bornemann 2010);
 - :func:`edge_scaling` and :func:`edge_prediction`: the soft-edge centring and scale of ``σ_max``
@@ -38,6 +39,7 @@ The theory the samples are compared with:
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 from functools import cache, partial
@@ -78,6 +80,7 @@ __all__ = [
     "spectral_norm_mc",
     "tracy_widom_cdf",
     "tracy_widom_mean",
+    "tracy_widom_moments",
     "tracy_widom_variance",
 ]
 
@@ -95,6 +98,7 @@ CENTRINGS: tuple[str, ...] = ("half", "johnstone", "plain")
 DEFAULT_STEPS = 64
 # Entries per batch of full matrices (float32: 16 MiB), and per chunk of bidiagonal samples.
 _BATCH_ENTRIES = 2**22
+_BATCH_MATRICES = 64
 _CHUNK_ENTRIES = 2**20
 
 
@@ -243,7 +247,7 @@ def _bidiagonal_extreme(alpha: np.ndarray, beta: np.ndarray, which: str) -> np.n
         pad_d, sign = np.zeros((rows, size - k)), -1.0
     diag = np.concatenate([sign * d, pad_d], axis=1)
     off = np.pad(e, ((0, 0), (0, size - k)))  # a zero couples the pad to nothing
-    chunk = max(1, 2**18 // size)
+    chunk = max(1, min(2**18 // size, 1 << (rows - 1).bit_length()))  # few shapes to compile
     out = np.empty(rows)
     with jax.enable_x64(True):
         for start in range(0, rows, chunk):
@@ -281,7 +285,7 @@ def bidiagonal_extremes(alpha: ArrayLike, beta: ArrayLike) -> tuple[np.ndarray, 
 
 
 class Extremes(NamedTuple):
-    """Result of :func:`extreme_singular_values`.
+    """Result of :func:`extreme_singular_values` (NumPy float64 scalars, or arrays for a batch).
 
     ``change_max`` and ``change_min`` are the relative changes of the two Ritz values over the
     last quarter of the steps (from ``⌊3k/4⌋`` to ``k``): Lanczos converges faster than
@@ -289,31 +293,36 @@ class Extremes(NamedTuple):
     tests check it against the SVD). Without any Lanczos (``steps ≥ min(n, m)``) both are 0.
     """
 
-    sigma_max: jax.Array
-    sigma_min: jax.Array
-    change_max: jax.Array
-    change_min: jax.Array
+    sigma_max: np.ndarray
+    sigma_min: np.ndarray
+    change_max: np.ndarray
+    change_min: np.ndarray
 
 
-def _ritz(bd: Bidiagonal) -> Extremes:
-    """Extreme Ritz values of ``B_k`` and their change since ``B_{⌊3k/4⌋}`` (its leading block)."""
-    k = bd.alpha.shape[0]
-    b = jnp.diag(bd.alpha) + jnp.diag(bd.beta[: k - 1], 1)
-    s = jnp.linalg.svd(b, compute_uv=False)
+def _ritz(alpha: np.ndarray, beta: np.ndarray) -> Extremes:
+    """Extreme Ritz values of ``B_k`` (rows of ``alpha``, ``beta``) and their change since ``B_{⌊3k/4⌋}``.
+
+    ``B_{⌊3k/4⌋}`` is the leading block of ``B_k``; both are small (``k ≤`` a few hundred), so
+    LAPACK's dense SVD (NumPy) does them at once.
+    """
+    alpha, beta = np.asarray(alpha, np.float64), np.asarray(beta, np.float64)
+    k = alpha.shape[-1]
+    b = np.zeros((*alpha.shape, k))
+    i = np.arange(k)
+    b[..., i, i] = alpha
+    b[..., i[:-1], i[1:]] = beta[..., : k - 1]
     k0 = (3 * k) // 4
-    s0 = jnp.linalg.svd(b[:k0, :k0], compute_uv=False)
-    return Extremes(s[0], s[-1], jnp.abs(s[0] / s0[0] - 1), jnp.abs(s0[-1] / s[-1] - 1))
+    s = np.linalg.svd(b, compute_uv=False)
+    s0 = np.linalg.svd(b[..., :k0, :k0], compute_uv=False)
+    top, bottom, top0, bottom0 = s[..., 0], s[..., -1], s0[..., 0], s0[..., -1]
+    return Extremes(top, bottom, np.abs(top / top0 - 1), np.abs(bottom0 / bottom - 1))
 
 
-def _svd_extremes(w: jax.Array) -> Extremes:
-    s = jnp.linalg.svd(w, compute_uv=False)
-    zero = jnp.zeros((), w.dtype)
-    return Extremes(s[0], s[-1], zero, zero)
-
-
-@partial(jax.jit, static_argnames=("steps",))
-def _lanczos_extremes(w: jax.Array, v0: jax.Array, steps: int) -> Extremes:
-    return _ritz(_golub_kahan(w, v0, steps))
+def _svd_extremes(w: np.ndarray) -> Extremes:
+    """Extremes of each matrix of a stack by LAPACK's SVD (NumPy); changes are zero."""
+    s = np.linalg.svd(np.asarray(w), compute_uv=False).astype(np.float64)
+    zero = np.zeros_like(s[..., 0])
+    return Extremes(s[..., 0], s[..., -1], zero, zero)
 
 
 def extreme_singular_values(
@@ -333,41 +342,56 @@ def extreme_singular_values(
     if W.shape[0] < W.shape[1]:
         W = W.T
     if steps >= W.shape[1]:
-        return jax.jit(_svd_extremes)(W)
-    return _lanczos_extremes(W, jax.random.normal(key, (W.shape[1],), W.dtype), steps)
+        return _svd_extremes(W)
+    return _ritz(*_golub_kahan(W, jax.random.normal(key, (W.shape[1],), W.dtype), steps))
 
 
 # ---------------------------------------------------------------------------------------------
 # Monte Carlo samples of the extreme singular values
 
 
-@partial(jax.jit, static_argnames=("n", "m", "steps"))
-def _matrix_batch(keys: jax.Array, dist_index: jax.Array, n: int, m: int, steps: int) -> Extremes:
-    """Extremes of one seeded ``n × m`` matrix (``n ≥ m``) per key; the SVD when ``steps ≥ m``.
-
-    The distribution is a traced switch, so one compilation serves all four.
-    """
+def _dist_branches(n: int, m: int) -> list:
     f32 = jnp.dtype(jnp.float32)
-    branches = [partial(_entries, shape=(n, m), dist=d, dtype=f32) for d in DISTRIBUTIONS]
+    return [partial(_entries, shape=(n, m), dist=d, dtype=f32) for d in DISTRIBUTIONS]
 
-    def one(k: jax.Array) -> Extremes:
-        w = jax.lax.switch(dist_index, branches, k)
-        if steps >= m:
-            return _svd_extremes(w)
-        return _ritz(_golub_kahan(w, jax.random.normal(jax.random.fold_in(k, 2), (m,), f32), steps))
+
+@partial(jax.jit, static_argnames=("n", "m"))
+def _matrix_batch(keys: jax.Array, dist_index: jax.Array, n: int, m: int) -> jax.Array:
+    """One seeded ``n × m`` float32 matrix per key; the distribution is a traced switch."""
+    return jax.vmap(lambda k: jax.lax.switch(dist_index, _dist_branches(n, m), k))(keys)
+
+
+@partial(jax.jit, static_argnames=("n", "m", "steps"))
+def _lanczos_batch(keys: jax.Array, dist_index: jax.Array, n: int, m: int, steps: int) -> Bidiagonal:
+    """Golub–Kahan–Lanczos coefficients of one seeded ``n × m`` matrix (``n ≥ m``) per key."""
+
+    def one(k: jax.Array) -> Bidiagonal:
+        w = jax.lax.switch(dist_index, _dist_branches(n, m), k)
+        return _golub_kahan(w, jax.random.normal(jax.random.fold_in(k, 2), (m,), jnp.float32), steps)
 
     return jax.vmap(one)(keys)
 
 
 def _matrix_samples(key: jax.Array, n: int, m: int, samples: int, dist: str, steps: int) -> Extremes:
-    """:func:`_matrix_batch` over ``samples`` keys split from ``key``, in fixed-size batches."""
-    batch = max(1, min(samples, _BATCH_ENTRIES // (n * m)))
+    """Extremes of ``samples`` matrices, keys split from ``key``, in batches of a fixed size.
+
+    ``steps ≥ m``: the SVD of each matrix; otherwise ``steps`` Lanczos steps. The last batch is
+    padded with repeated keys (computed, then dropped), so each shape compiles once.
+    """
+    # a batch size that depends on the shape only (a power of two below the sample count), so
+    # that calls with different sample counts share one compilation
+    batch = max(1, min(_BATCH_MATRICES, _BATCH_ENTRIES // (n * m), 1 << (samples - 1).bit_length()))
     keys = jax.random.split(key, samples)
     pad = -samples % batch
-    keys = jnp.concatenate([keys, keys[:pad]]) if pad else keys  # the padding is computed, then dropped
+    keys = jnp.concatenate([keys, keys[:pad]]) if pad else keys
     index = jnp.asarray(DISTRIBUTIONS.index(dist))
-    parts = [_matrix_batch(keys[i:i + batch], index, n, m, steps) for i in range(0, len(keys), batch)]
-    return Extremes(*(np.concatenate([np.asarray(p[j]) for p in parts])[:samples] for j in range(4)))
+    parts = []
+    for i in range(0, len(keys), batch):
+        if steps >= m:
+            parts.append(_svd_extremes(_matrix_batch(keys[i:i + batch], index, n, m)))
+        else:
+            parts.append(_ritz(*_lanczos_batch(keys[i:i + batch], index, n, m, steps)))
+    return Extremes(*(np.concatenate([p[j] for p in parts])[:samples] for j in range(4)))
 
 
 def _numpy_rng(key: jax.Array) -> np.random.Generator:
@@ -587,6 +611,16 @@ def _tw_moments(beta: int, nodes: int, points: int) -> tuple[float, float]:
     return float(mean), float(second - mean**2)
 
 
+def tracy_widom_moments(beta: int = 1, *, nodes: int = 40, points: int = 50) -> tuple[float, float]:
+    """``(mean, variance)`` of TW_β, β ∈ {1, 2}, with ``nodes`` Nyström nodes for each ``F_β(s)``
+    and ``points`` Gauss–Legendre points on each half-line (cached). The defaults are those of
+    :func:`tracy_widom_mean`; larger values check its convergence."""
+    validate.choice("beta", beta, (1, 2))
+    nodes = validate.integer("nodes", nodes, minimum=4)
+    points = validate.integer("points", points, minimum=4)
+    return _tw_moments(beta, nodes, points)
+
+
 def tracy_widom_mean(beta: int = 1) -> float:
     """The mean of the Tracy–Widom distribution TW_β, β ∈ {1, 2}, computed (not typed in).
 
@@ -703,12 +737,13 @@ def power_iteration_prediction(n: int, m: int, steps: int) -> float:
 # Heavy tails: the largest entry as a spike
 
 
-def _largest_entry_expectation(n: int, m: int, h: object) -> float:
+def _largest_entry_expectation(n: int, m: int, h: object, kink: float | None = None) -> float:
     """``E h(a)`` for ``a`` the largest ``|w_ij|`` of ``n·m`` iid unit-variance Student t₃ entries.
 
     ``a`` has distribution function ``F(y)^K`` (``K = n·m``, ``F`` that of ``|t₃|/√3``), so
     ``E h(a) = ∫₀¹ h(Q(u^{1/K})) du`` with ``Q`` the quantile of ``|t₃|/√3``; ``1 − u^{1/K}`` is
-    formed with ``expm1`` so that no precision is lost for large ``K``. SciPy's ``quad``.
+    formed with ``expm1`` so that no precision is lost for large ``K``. SciPy's ``quad``, on two
+    pieces split where ``a`` crosses ``kink`` (where ``h`` has a corner), if given.
     """
     count = n * m
 
@@ -716,8 +751,12 @@ def _largest_entry_expectation(n: int, m: int, h: object) -> float:
         tail = -math.expm1(math.log(u) / count)  # P(|Y| > a) at the u-quantile of the maximum
         return h(scipy_stats.t.isf(tail / 2, 3) / math.sqrt(3.0))
 
-    value, _err = integrate.quad(integrand, 0.0, 1.0, limit=200, epsabs=1e-10, epsrel=1e-10)
-    return float(value)
+    cuts = [0.0, 1.0]
+    if kink is not None:  # P(a ≤ kink) = (1 − P(|Y| > kink))^K
+        tail = 2 * scipy_stats.t.sf(math.sqrt(3.0) * kink, 3)
+        cuts.insert(1, math.exp(count * math.log1p(-tail)))
+    return float(sum(integrate.quad(integrand, lo, hi, limit=200, epsabs=1e-9, epsrel=1e-9)[0]
+                     for lo, hi in itertools.pairwise(cuts) if hi > lo))
 
 
 def largest_entry_mean(n: int, m: int) -> float:
@@ -744,4 +783,4 @@ def largest_entry_prediction(n: int, m: int) -> float:
     def spike(a: float) -> float:
         return math.sqrt((a * a + n) * (a * a + m)) / a if a > threshold else edge
 
-    return _largest_entry_expectation(n, m, spike)
+    return _largest_entry_expectation(n, m, spike, kink=threshold)

@@ -33,7 +33,7 @@ def test_tracy_widom_moments_match_published_values(beta: int) -> None:
 
 @pytest.mark.parametrize("beta", [1, 2])
 def test_tracy_widom_moments_converged_in_the_discretisation(beta: int) -> None:
-    fine = rm._tw_moments(beta, 60, 80)
+    fine = rm.tracy_widom_moments(beta, nodes=60, points=80)
     assert abs(fine[0] - rm.tracy_widom_mean(beta)) < 1e-12
     assert abs(fine[1] - rm.tracy_widom_variance(beta)) < 1e-12
 
