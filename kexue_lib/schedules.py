@@ -12,7 +12,9 @@ weighted identity (2) behind the bound, for any number type, and a simulator of 
 sharp one-dimensional absolute-value problem with a known optimum.
 
 Every numerical kernel runs in float64 (inside ``jax.enable_x64``) whatever the global JAX
-setting, and returns NumPy arrays or Python floats.
+setting, and returns NumPy arrays or Python floats. The jitted kernels are plain functions
+compiled by a module-level ``jax.jit(...)`` call rather than decorated: ``make mutate`` (mutmut)
+does not mutate decorated functions.
 """
 
 from __future__ import annotations
@@ -278,8 +280,7 @@ def tuned_bound_curve(family: str, Ts: ArrayLike, D: float = 1.0, G: float = 1.0
 # --- the exact minimiser of (10) --------------------------------------------------------------
 
 
-@jax.jit
-def _tail_recursion(n: jax.Array, buffer: jax.Array) -> jax.Array:
+def _tail_recursion_impl(n: jax.Array, buffer: jax.Array) -> jax.Array:
     """``v_0 = 1``, ``v_{j+1} = 2(√(1+v_j) - 1)``, written without cancellation, into ``buffer[:n]``."""
 
     def step(j: jax.Array, vs: jax.Array) -> jax.Array:
@@ -287,6 +288,9 @@ def _tail_recursion(n: jax.Array, buffer: jax.Array) -> jax.Array:
         return vs.at[j].set(2.0 * v / (jnp.sqrt(1.0 + v) + 1.0))
 
     return jax.lax.fori_loop(1, n, step, buffer.at[0].set(1.0))
+
+
+_tail_recursion = jax.jit(_tail_recursion_impl)
 
 
 _TAIL_CACHE: dict[int, np.ndarray] = {}
@@ -373,9 +377,11 @@ def minimise_bound_numerically(
     return np.exp(result.x)
 
 
-@jax.jit
-def _log_value_and_grad(u: jax.Array, D: jax.Array, G: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _log_value_and_grad_impl(u: jax.Array, D: jax.Array, G: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.value_and_grad(lambda x: _bound(jnp.exp(x), D, G))(u)
+
+
+_log_value_and_grad = jax.jit(_log_value_and_grad_impl)
 
 
 # --- the weighted identity (2) ----------------------------------------------------------------

@@ -18,13 +18,15 @@ attention output with and without iid noise on the logits, for many sequence len
 (:func:`noise_kappa`) it predicts the root-mean-square error. :func:`rms_ratio` and
 :func:`error_exponent` read a Monte Carlo run: the measured error over that law, and the power
 of ``n`` at which the error falls, each with its standard error.
+
+The jitted kernels are plain functions (``_*_impl``) compiled by a module-level ``jax.jit(...)``
+call rather than decorated: ``make mutate`` (mutmut) does not mutate decorated functions.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from functools import partial
 from typing import Literal
 
 import jax
@@ -220,11 +222,13 @@ def beta_for_entropy_floor(n: int, target: object, *, rtol: float = 1e-12) -> fl
     return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=max(rtol, 4e-16)))
 
 
-@jax.jit
-def _jacobian_norms(logits: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _jacobian_norms_impl(logits: jax.Array) -> tuple[jax.Array, jax.Array]:
     jac = jax.vmap(jax.jacfwd(jax.nn.softmax))(logits)
     p = jax.nn.softmax(logits)
     return jnp.linalg.norm(jac, ord=2, axis=(1, 2)), 2 * jnp.max(p * (1 - p), axis=1)
+
+
+_jacobian_norms = jax.jit(_jacobian_norms_impl)
 
 
 def jacobian_norms(logits: ArrayLike) -> tuple[jax.Array, jax.Array]:
@@ -238,14 +242,16 @@ def jacobian_norms(logits: ArrayLike) -> tuple[jax.Array, jax.Array]:
     return _jacobian_norms(x)
 
 
-@partial(jax.jit, static_argnames=("steps",))
-def _pgd(x0: jax.Array, beta: jax.Array, lr: jax.Array, steps: int) -> jax.Array:
+def _pgd_impl(x0: jax.Array, beta: jax.Array, lr: jax.Array, steps: int) -> jax.Array:
     grad = jax.vmap(jax.grad(_entropy))
 
     def step(_: int, x: ArrayLike) -> jax.Array:
         return jnp.clip(x - lr * grad(x), -beta, beta)
 
     return jax.lax.fori_loop(0, steps, step, x0)
+
+
+_pgd = jax.jit(_pgd_impl, static_argnames=("steps",))
 
 
 def projected_gradient_min_entropy(
@@ -313,8 +319,7 @@ def noise_kappa(noise: str, scale: object) -> float:
 _CHUNK = 8
 
 
-@partial(jax.jit, static_argnames=("n_max", "d", "chunk"))
-def _noisy_errors(keys, idx, n_max, d, chunk, laplace, scale, coupling, logit_scale):
+def _noisy_errors_impl(keys, idx, n_max, d, chunk, laplace, scale, coupling, logit_scale):
     dtype = jnp.result_type(float)
     mu = jnp.full((d,), 1 / math.sqrt(d), dtype)  # |mu| = 1
     # Position i (0-based) belongs to segment j = #{ns below i + 1}; summing each segment and then
@@ -354,6 +359,9 @@ def _noisy_errors(keys, idx, n_max, d, chunk, laplace, scale, coupling, logit_sc
     # chunks of trials in sequence (lax.map), the trials of a chunk vectorised: memory O(chunk n)
     err, spread = jax.lax.map(jax.vmap(one_trial), keys.reshape(-1, chunk, *keys.shape[1:]))
     return err.reshape(-1, segments), spread.reshape(-1, segments)
+
+
+_noisy_errors = jax.jit(_noisy_errors_impl, static_argnames=("n_max", "d", "chunk"))
 
 
 def noisy_attention_errors(

@@ -3,16 +3,20 @@ the weighted identity (2) and the SGD simulator."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
+import warnings
 from fractions import Fraction
 
 import jax
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 
 from kexue_lib import schedules as sch
+from kexue_lib import stats
 
 
 def bound_eq8(eta: list[Fraction], D: Fraction, G: Fraction) -> Fraction:
@@ -31,6 +35,15 @@ def bound_eq8(eta: list[Fraction], D: Fraction, G: Fraction) -> Fraction:
 def test_linear_decay_values() -> None:
     np.testing.assert_allclose(sch.linear_decay(4, 2.0), [1.6, 1.2, 0.8, 0.4], rtol=1e-15)
     assert sch.linear_decay(1).shape == (1,) and sch.linear_decay(1)[0] == 0.5
+
+
+def test_schedules_default_to_alpha_one() -> None:
+    r = math.sqrt(2) / 2
+    np.testing.assert_allclose(sch.linear_decay(3), [0.75, 0.5, 0.25], rtol=1e-15)
+    np.testing.assert_array_equal(sch.constant_schedule(2), [1.0, 1.0])
+    np.testing.assert_allclose(sch.inverse_sqrt_schedule(2), [1.0, r], rtol=1e-15)
+    np.testing.assert_allclose(sch.inverse_t_schedule(3), [1.0, 0.5, 1 / 3], rtol=1e-15)
+    np.testing.assert_allclose(sch.cosine_decay(3), [(1 + r) / 2, 0.5, (1 - r) / 2], rtol=1e-15)
 
 
 def test_other_schedules() -> None:
@@ -123,6 +136,24 @@ def test_bound_rejects_bad_scales(D, G, message) -> None:
         sch.optimal_schedule(5, D, G)
 
 
+def test_gradient_matches_sympy_exactly() -> None:
+    # The bound (10) for T = 4 written out term by term and differentiated by sympy: value and
+    # gradient at a rational schedule, to 1e-14 relative (float64 rounding only).
+    e = sp.symbols("e1:5", positive=True)
+    D, G = sp.symbols("D G", positive=True)
+    tails = [sum(e[k:]) for k in range(4)]
+    bound = D**2 / (2 * tails[0]) + G**2 / 2 * (sum(e[t] ** 2 / tails[t + 1] for t in range(3)) + e[3])
+    point = dict(zip(e, (sp.Rational(3, 10), sp.Rational(1, 4), sp.Rational(1, 8), sp.Rational(1, 20)),
+                     strict=True))
+    eta = np.array([float(point[x]) for x in e])
+    for d, g in ((sp.Rational(3, 2), sp.Rational(7, 10)), (1, 1)):
+        at = {**point, D: d, G: g}
+        args = (float(d), float(g)) if d != 1 else ()  # (1, 1): the defaults D = G = 1
+        value, grad = sch.bound_value_and_grad(eta, *args)
+        assert value == pytest.approx(float(bound.subs(at)), rel=1e-14)
+        np.testing.assert_allclose(grad, [float(sp.diff(bound, x).subs(at)) for x in e], rtol=1e-14)
+
+
 def test_gradient_matches_finite_differences() -> None:
     eta = sch.linear_decay(12, 0.3) + 0.01
     value, grad = sch.bound_value_and_grad(eta, 1.5, 0.7)
@@ -144,9 +175,40 @@ def test_tune_scale_is_the_best_scale() -> None:
         assert sch.last_iterate_bound(factor * alpha * shape, 2.0, 0.5) > best
     with pytest.raises(ValueError, match="bound is infinite"):
         sch.tune_scale([1.0, 0.0])
+    with pytest.raises(ValueError, match="shape must be >= 0"):
+        sch.tune_scale([1.0, -1.0])
+
+
+@pytest.mark.parametrize("T", [1, 2, 9, 100])
+def test_tuned_constant_schedule_closed_form(T) -> None:
+    # constant α: η_{1:T} = αT, the tail terms α²/(α(T - t)) for t < T and α for t = T, so the
+    # bound is D²/(2αT) + (G²α/2)(1 + H_{T-1}) (H the harmonic numbers): best at
+    # α = (D/G)/√(T(1 + H_{T-1})), where it is D·G·√((1 + H_{T-1})/T)
+    h = float(mpmath.harmonic(T - 1))
+    alpha, best = sch.tune_scale(sch.constant_schedule(T))  # the defaults: D = G = 1
+    assert alpha == pytest.approx(1 / math.sqrt(T * (1 + h)), rel=1e-14)
+    assert best == pytest.approx(math.sqrt((1 + h) / T), rel=1e-14)
+    alpha, best = sch.tune_scale(sch.constant_schedule(T), 3.0, 0.4)
+    assert alpha == pytest.approx(7.5 / math.sqrt(T * (1 + h)), rel=1e-14)
+    assert best == pytest.approx(1.2 * math.sqrt((1 + h) / T), rel=1e-14)
 
 
 # --- the exact minimiser ----------------------------------------------------------------------
+
+
+def test_tail_values_against_mpmath_recursion_past_a_cache_boundary() -> None:
+    # V_T = 1, V_k = 2√(1 + V_{k+1}) - 2, at 30 digits; T = 1025 needs the second cache size (2048)
+    T = 1025
+    v = [mpmath.mpf(1)]
+    with mpmath.workdps(30):
+        for _ in range(T - 1):
+            v.append(2 * mpmath.sqrt(1 + v[-1]) - 2)
+    got = sch.optimal_tail_values(T)
+    assert got.shape == (T,)
+    np.testing.assert_allclose(got, [float(x) for x in v[::-1]], rtol=1e-14)
+    assert sch.optimal_bound(T, 2.0, 0.5) == pytest.approx(math.sqrt(float(v[-1])), rel=1e-14)
+    np.testing.assert_allclose(sch.tuned_bound_curve("optimal", [1, 1024, 1025], 2.0, 0.5),
+                               [1.0, math.sqrt(float(v[-2])), math.sqrt(float(v[-1]))], rtol=1e-14)
 
 
 def test_tail_values_recursion() -> None:
@@ -180,7 +242,11 @@ def test_optimal_schedule_is_stationary_and_attains_optimal_bound(T) -> None:
 
 
 def test_optimal_schedule_T1_and_scaling() -> None:
-    np.testing.assert_allclose(sch.optimal_schedule(1, 2.0, 4.0), [0.5])  # min of D²/2η + G²η/2
+    # T = 1: the bound is D²/(2η) + G²η/2, least at η = D/G, where it is D·G
+    np.testing.assert_allclose(sch.optimal_schedule(1, 2.0, 4.0), [0.5], rtol=1e-15)
+    np.testing.assert_allclose(sch.optimal_schedule(1), [1.0], rtol=1e-15)
+    assert sch.optimal_bound(1, 2.0, 4.0) == pytest.approx(8.0, rel=1e-15)
+    assert sch.optimal_bound(1) == pytest.approx(1.0, rel=1e-15)
     np.testing.assert_allclose(sch.optimal_schedule(50, 3.0, 2.0), 1.5 * sch.optimal_schedule(50), rtol=1e-14)
 
 
@@ -194,9 +260,19 @@ def test_optimal_schedule_beats_other_schedules() -> None:
 
 def test_numerical_minimiser_agrees() -> None:
     T = 30
-    eta = sch.minimise_bound_numerically(T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. scipy's OptimizeWarning for an unknown option
+        eta = sch.minimise_bound_numerically(T)
+        scaled = sch.minimise_bound_numerically(T, 2.0, 0.5)
     assert sch.last_iterate_bound(eta) == pytest.approx(sch.optimal_bound(T), rel=1e-12)
     np.testing.assert_allclose(eta, sch.optimal_schedule(T), rtol=1e-5)
+    np.testing.assert_allclose(scaled, sch.optimal_schedule(T, 2.0, 0.5), rtol=1e-5)
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        sch.minimise_bound_numerically(T, tol=0.0)
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
+        sch.minimise_bound_numerically(T, max_iter=0)
+    with pytest.raises(ValueError, match="T must be >= 1"):
+        sch.minimise_bound_numerically(0)
 
 
 def test_optimal_schedule_rejects_bad_T() -> None:
@@ -241,6 +317,45 @@ def test_sgd_deterministic_case() -> None:
     np.testing.assert_allclose(run.weighted_excess, [0.5 * 2 + 0.5 * 1.5 + 0.25 * 1 + 0.75] * 3)
 
 
+def test_sgd_left_of_the_minimiser() -> None:
+    # p = 0, θ_1 = 1, η_1 = 3: θ_2 = -2, one unit left of θ* = -1, where the excess loss is |θ + 1|
+    run = sch.simulate_sgd_abs(jax.random.key(0), [3.0, 0.25], n_paths=2, p=0.0, record=True)
+    np.testing.assert_allclose(run.path_excess, [[2.0, 1.0]] * 2, rtol=1e-15)
+    np.testing.assert_allclose(run.weighted_excess, [3.0 * 2.0 + 0.25 * 1.0] * 2, rtol=1e-15)
+
+
+def _sgd_expectations(eta, p, theta1):
+    """E[L(θ_T) - L*] and E[Σ_t η_t (L(θ_t) - L*)] by enumerating the 2^(T-1) noise sequences."""
+    def excess(theta):
+        x = theta + 1
+        return (1 - 2 * p) * x if x >= 0 else -x
+
+    final = weighted = 0.0
+    for xis in itertools.product((1.0, -1.0), repeat=len(eta) - 1):
+        prob, theta, acc = 1.0, theta1, 0.0
+        for lr, xi in zip(eta, xis, strict=False):
+            prob *= p if xi > 0 else 1 - p
+            acc += lr * excess(theta)
+            theta -= lr * np.sign(theta - xi)
+        final += prob * excess(theta)
+        weighted += prob * (acc + eta[-1] * excess(theta))
+    return final, weighted
+
+
+def test_sgd_defaults_and_law_against_enumeration() -> None:
+    # The defaults: 1000 paths, p = 1/4, θ_1 = 1. The schedule visits both sides of θ* = -1 and the
+    # kink ξ = θ (sign 0: no move); the path means must match the exact expectations within 4 SE.
+    eta = [1.5, 1.0, 0.5, 0.3]
+    run = sch.simulate_sgd_abs(jax.random.key(8), eta)
+    assert run.final_excess.shape == (1000,) and run.path_excess is None
+    for got, exact, what in zip((run.final_excess, run.weighted_excess),
+                                _sgd_expectations(eta, 0.25, 1.0), ("final", "weighted"), strict=True):
+        mean, se = stats.mean_se(got)
+        stats.assert_within_se(mean, exact, se, what=f"simulate_sgd_abs {what} excess")
+    explicit = sch.simulate_sgd_abs(jax.random.key(8), eta, n_paths=1000, p=0.25, theta1=1.0)
+    np.testing.assert_array_equal(explicit.final_excess, run.final_excess)
+
+
 def test_sgd_shapes_seeds_and_bound() -> None:
     key = jax.random.key(3)
     T, D, G = 200, 2.0, 1.0
@@ -264,8 +379,14 @@ def test_sgd_rejects_bad_input() -> None:
         sch.simulate_sgd_abs(key, [0.1, 0.1], n_paths=0)
     with pytest.raises(ValueError, match="eta must be >= 0"):
         sch.simulate_sgd_abs(key, [0.1, -0.1])
-    with pytest.raises(ValueError, match=r"1-D .* or 2-D"):
+    with pytest.raises(ValueError, match=r"eta must be 1-D \(one schedule\) or 2-D"):
         sch.simulate_sgd_abs(key, np.ones((1, 2, 2)))
+    with pytest.raises(ValueError, match="p must be >= 0"):
+        sch.simulate_sgd_abs(key, [0.1, 0.1], p=-0.1)
+    with pytest.raises(ValueError, match="theta1 must be finite"):
+        sch.simulate_sgd_abs(key, [0.1, 0.1], theta1=float("nan"))
+    with pytest.raises(ValueError, match="eta must have a floating dtype"):
+        sch.simulate_sgd_abs(key, [1, 1])
 
 
 def test_tuned_bound_curve_matches_single_calls() -> None:
@@ -276,6 +397,26 @@ def test_tuned_bound_curve_matches_single_calls() -> None:
         np.testing.assert_allclose(curve, expected, rtol=1e-12)
     np.testing.assert_allclose(sch.tuned_bound_curve("optimal", [3, 5000]),
                                [sch.optimal_bound(3), sch.optimal_bound(5000)], rtol=1e-15)
+    np.testing.assert_allclose(sch.tuned_bound_curve("optimal", [3, 5000], 2.0, 0.7),
+                               [sch.optimal_bound(3, 2.0, 0.7), sch.optimal_bound(5000, 2.0, 0.7)],
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("family", ["constant", "inverse_sqrt", "inverse_t", "cosine", "linear_decay"])
+def test_tuned_bound_curve_against_eq8_in_rationals(family) -> None:
+    # The bound of α·shape is D²A/α + G²Bα with A = 1/(2 shape_{1:T}) and B the G-part of eq. (8)
+    # at α = 1 (the O(T²) rational oracle above, with D = 0): tuned, 2·D·G·√(AB).
+    D, G = 2.0, 0.5
+    Ts = [1, 7, 40]
+    curve = sch.tuned_bound_curve(family, Ts, D, G)
+    shapes = {"constant": lambda t: np.ones(t), "inverse_sqrt": lambda t: 1 / np.sqrt(np.arange(1, t + 1)),
+              "inverse_t": lambda t: 1 / np.arange(1, t + 1),
+              "cosine": lambda t: (1 + np.cos(np.pi * np.arange(1, t + 1) / (t + 1))) / 2,
+              "linear_decay": lambda t: 1 - np.arange(1, t + 1) / (t + 1)}
+    for T, got in zip(Ts, curve, strict=True):
+        eta = [Fraction(float(x)) for x in shapes[family](T)]
+        a, b = 1 / (2 * sum(eta)), bound_eq8(eta, Fraction(0), Fraction(1))
+        assert got == pytest.approx(2 * D * G * math.sqrt(a * b), rel=1e-13), (family, T)
 
 
 def test_tuned_bound_curve_rejects_bad_input() -> None:
@@ -331,6 +472,8 @@ def test_cosine_bound_tends_to_its_continuum_constant() -> None:
 def test_average_loss_bound_and_its_tuned_constant() -> None:
     # η = (1, 2): (D²/2 + G²/2 · 5) / 3 with D = 2, G = 1 -> (2 + 2.5) / 3 = 1.5
     assert sch.average_loss_bound([1.0, 2.0], 2.0, 1.0) == pytest.approx(1.5, rel=1e-15)
+    assert sch.average_loss_bound([1.0, 2.0]) == pytest.approx(1.0, rel=1e-15)  # D = G = 1
+    assert sch.average_loss_bound([1.0, 2.0], 1.0, 3.0) == pytest.approx(23 / 3, rel=1e-15)
     T, D, G = 400, 3.0, 0.5
     alpha, best = sch.tune_scale(sch.constant_schedule(T), D, G, bound="average")
     assert alpha == pytest.approx(D / (G * math.sqrt(T)), rel=1e-14)
@@ -354,7 +497,12 @@ def test_previous_last_iterate_bound() -> None:
     assert sch.previous_last_iterate_bound(lin) > sch.last_iterate_bound(lin)
     alpha, best = sch.tune_scale(lin, bound="previous")
     assert sch.previous_last_iterate_bound(alpha * lin) == pytest.approx(best, rel=1e-14)
+    # with D = 2, G = 3: 4 · 1/1.2 + 9 · (0.25/2 + 0.09 + 0.04)/0.4
+    assert sch.previous_last_iterate_bound(eta, 2.0, 3.0) == pytest.approx(4 / 1.2 + 9 * 0.255 / 0.4,
+                                                                             rel=1e-14)
     with pytest.raises(ValueError, match="non-increasing"):
         sch.previous_last_iterate_bound([0.1, 0.2])
+    with pytest.raises(ValueError, match="with η_T > 0"):
+        sch.previous_last_iterate_bound([0.1, 0.0])
     with pytest.raises(ValueError, match="bound must be one of"):
         sch.tune_scale(lin, bound="cosine")

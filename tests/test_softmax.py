@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from kexue_lib import softmax as smx
 
@@ -51,12 +52,13 @@ def test_entropy_one_hot_limit_is_zero_not_nan():
 @pytest.mark.parametrize(
     ("logits", "axis", "match"),
     [
-        (jnp.array([1, 2, 3]), -1, "floating"),
-        (jnp.array([1.0, jnp.nan]), -1, "finite"),
-        (jnp.zeros((0,)), -1, "empty"),
-        (jnp.array(1.0), -1, "scalar"),
-        (jnp.zeros((2, 3)), 2, "axis"),
-        (jnp.zeros((2, 3)), 1.0, "axis"),
+        (jnp.array([1, 2, 3]), -1, "logits must have a floating dtype"),
+        (jnp.array([1.0, jnp.nan]), -1, "logits must have only finite entries"),
+        (jnp.zeros((0,)), -1, "logits must not be empty"),
+        (jnp.array(1.0), -1, "logits must have at least one dimension, got a scalar"),
+        (jnp.zeros((2, 3)), 2, "axis must be <= 1"),
+        (jnp.zeros((2, 3)), -3, "axis must be >= -2"),
+        (jnp.zeros((2, 3)), 1.0, "axis must be an integer"),
     ],
 )
 def test_entropy_bad_input(logits, axis, match):
@@ -89,13 +91,54 @@ def test_min_entropy_gap_is_the_maximum_of_two_level_gap(beta):
             assert smx.two_level_gap(t + dt, beta) < g
 
 
-def test_min_entropy_gap_small_beta_keeps_precision():
-    # g* = b^2/2 - b^4/36 + ...; the closed form cancels to 2 log10(1/b) digits, guarded internally
-    with mpmath.workdps(30):  # t - 1/2 ~ 3e-9 needs 30 digits of t to be seen to 1e-14 relative
-        b = mpmath.mpf("1e-8")
-        t, g = smx.min_entropy_gap(b)
-        assert abs(g / (b**2 / 2 - b**4 / 36) - 1) < 1e-14
-        assert abs((t - mpmath.mpf(1) / 2) / (b / 3) - 1) < 1e-14
+def test_min_entropy_gap_small_beta_to_full_precision():
+    # For small b the closed forms cancel (2 log10(1/b) digits in g*, log10(1/b) in t*), which the
+    # guard digits absorb: at 30 digits both must match their Taylor series (sympy, to O(b^10),
+    # truncation below 1e-40 relative here) to 1e-28 relative, not only to double precision.
+    b = sp.symbols("b", positive=True)
+    g_series = sp.series(b * sp.coth(b) - 1 + sp.log(sp.sinh(b) / b), b, 0, 10).removeO()
+    t_series = sp.series((1 + sp.coth(b)) / 2 - b / (2 * sp.sinh(b) ** 2), b, 0, 10).removeO()
+    assert sp.expand(g_series.coeff(b, 2)) == sp.Rational(1, 2)  # g* = b^2/2 - b^4/36 + ...
+    for beta in ("1e-8", "1e-5"):
+        value = sp.Rational(beta)
+        with mpmath.workdps(30):
+            t, g = smx.min_entropy_gap(mpmath.mpf(beta))
+            for got, series in ((t, t_series), (g, g_series)):
+                exact = mpmath.mpf(str(sp.N(series.subs(b, value), 50)))
+                assert abs(got / exact - 1) < mpmath.mpf(10) ** -28, (beta, got, exact)
+
+
+@pytest.mark.parametrize("beta", ["0.1", "0.7", "3", "8", "20"])
+def test_min_entropy_gap_is_the_stationary_point_solved_by_sympy(beta):
+    # An independent route to (t*, g*): the two-level deficit's derivative, over a common
+    # denominator, has a numerator linear in t; sympy solves it exactly and both are evaluated at
+    # 50 digits, against the coth/sinh closed forms to 1e-40.
+    t = sp.symbols("t")
+    b = sp.Rational(beta)
+    d = t * sp.exp(-b) + (1 - t) * sp.exp(b)
+    gap = b * ((1 - t) * sp.exp(b) - t * sp.exp(-b)) / d - sp.log(d)
+    (t_root,) = sp.solve(sp.numer(sp.together(sp.diff(gap, t))), t)
+    with mpmath.workdps(50):
+        t_star, g_star = smx.min_entropy_gap(mpmath.mpf(beta))
+        assert abs(t_star - mpmath.mpf(str(sp.N(t_root, 60)))) < mpmath.mpf(10) ** -40
+        assert abs(g_star - mpmath.mpf(str(sp.N(gap.subs(t, t_root), 60)))) < mpmath.mpf(10) ** -40
+
+
+@pytest.mark.parametrize(("t", "beta"), [(0, 1), (1, 2), ("0.5", 1), ("0.3", "0.5"), ("0.8", 3),
+                                         ("0.95", 20)])
+def test_two_level_gap_is_the_entropy_deficit_of_its_logits(t, beta):
+    # The definition, unscaled: per logit, the weights are t e^{-b} (at -b) and (1 - t) e^b (at +b);
+    # with z their sum, H - log n = log z - b ((1 - t) e^b - t e^{-b}) / z. mpmath at 50 digits.
+    with mpmath.workdps(50):
+        tm, b = mpmath.mpf(t), mpmath.mpf(beta)
+        up, down = (1 - tm) * mpmath.exp(b), tm * mpmath.exp(-b)
+        z = up + down
+        deficit = b * (up - down) / z - mpmath.log(z)
+        assert abs(smx.two_level_gap(tm, b) - deficit) < mpmath.mpf(10) ** -45
+    # and the same deficit from the entropy kernel on n = 20 logits, 6 of them at -beta (t = 0.3)
+    x = jnp.where(jnp.arange(20) < 6, -1.5, 1.5)
+    np.testing.assert_allclose(math.log(20) - float(smx.entropy(x)),
+                               float(smx.two_level_gap(0.3, 1.5)), rtol=1e-13)
 
 
 def test_half_and_half_gap():
@@ -186,6 +229,10 @@ def test_beta_for_entropy_floor():
     np.testing.assert_allclose(b_small, math.sqrt(2e-6), rtol=1e-5)
     with pytest.raises(ValueError, match="target must be <"):
         smx.beta_for_entropy_floor(n, math.log(n))
+    with pytest.raises(ValueError, match="target must be > 0"):
+        smx.beta_for_entropy_floor(n, 0.0)
+    with pytest.raises(ValueError, match="rtol must be > 0"):
+        smx.beta_for_entropy_floor(n, target, rtol=0.0)
     with pytest.raises(ValueError, match="n must be >= 2"):
         smx.beta_for_entropy_floor(1, 0.1)
 
@@ -196,10 +243,23 @@ def test_projected_gradient_ends_at_the_best_vertex():
     assert bool(jnp.all(jnp.abs(jnp.abs(x) - 1.0) < 1e-12))
     _, h_best = smx.min_entropy_vertex(6, 1.0)
     assert abs(float(h.min()) - float(h_best)) < 1e-12
-    with pytest.raises(ValueError, match="key"):
+    np.testing.assert_allclose(np.asarray(h), np.asarray(smx.entropy(x)), rtol=1e-14)
+    # the defaults: 256 starts of 500 steps at lr = n; with lr = n / 100 the same 500 steps are
+    # too few to reach a vertex (the step then moves a coordinate by ~beta/100)
+    x, h = smx.projected_gradient_min_entropy(jax.random.key(1), 6, 1.0)
+    assert x.shape == (256, 6) and abs(float(h.min()) - float(h_best)) < 1e-12
+    slow, _ = smx.projected_gradient_min_entropy(jax.random.key(1), 6, 1.0, lr=0.06)
+    assert float(jnp.max(1.0 - jnp.abs(slow))) > 1e-3
+    with pytest.raises(ValueError, match="key must be a single JAX PRNG key"):
         smx.projected_gradient_min_entropy(0, 6, 1.0)
-    with pytest.raises(ValueError, match="beta"):
+    with pytest.raises(ValueError, match="beta must be > 0"):
         smx.projected_gradient_min_entropy(jax.random.key(0), 6, -1.0)
+    for kwargs, match in (({"starts": 0}, "starts must be >= 1"), ({"steps": 0}, "steps must be >= 1"),
+                          ({"lr": 0.0}, "lr must be > 0")):
+        with pytest.raises(ValueError, match=match):
+            smx.projected_gradient_min_entropy(jax.random.key(0), 6, 1.0, **kwargs)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        smx.projected_gradient_min_entropy(jax.random.key(0), 0, 1.0)
 
 
 # ---------------------------------------------------------------- noisy attention
@@ -210,36 +270,66 @@ def test_attention_matches_direct_and_validates():
     s, v = rng.normal(size=(4, 10)), rng.normal(size=(4, 10, 3))
     direct = np.sum(_np_softmax(s)[..., None] * v, axis=1)
     np.testing.assert_allclose(np.asarray(smx.attention(s, v)), direct, rtol=1e-12)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"scores and values\[\.\.\., 0\] must have the same shape"):
         smx.attention(s, v[:, :9])
-    with pytest.raises(ValueError, match="one more dimension"):
+    with pytest.raises(ValueError, match="values must have one more dimension than scores"):
         smx.attention(s, v[..., 0])
+    with pytest.raises(ValueError, match="values must have one more dimension than scores"):
+        smx.attention(np.array(1.0), np.ones(3))  # a single score needs values of shape (1, d)
+    with pytest.raises(ValueError, match="scores must have a floating dtype"):
+        smx.attention(np.ones((4, 10), dtype=int), v)
+    with pytest.raises(ValueError, match="values must have only finite entries"):
+        smx.attention(s, np.full_like(v, np.inf))
 
 
-def test_noise_kappa():
+def test_noise_kappa_closed_forms_and_input():
     np.testing.assert_allclose(smx.noise_kappa("gaussian", 1.0), math.e - 1, rtol=1e-14)
     np.testing.assert_allclose(smx.noise_kappa("laplace", 0.25), (1 - 1 / 16) ** 2 / (1 - 1 / 4) - 1)
-    assert smx.noise_kappa("laplace", 0.5) == math.inf
+    assert smx.noise_kappa("gaussian", 0.0) == smx.noise_kappa("laplace", 0.0) == 0.0
+    assert smx.noise_kappa("laplace", 0.5) == math.inf  # E[e^{2 eps}] diverges from b = 1/2 on
+    assert smx.noise_kappa("laplace", 0.7) == math.inf
     with pytest.raises(ValueError, match="noise must be one of"):
         smx.noise_kappa("cauchy", 1.0)
-    with pytest.raises(ValueError, match="scale"):
+    with pytest.raises(ValueError, match="scale must be >= 0"):
         smx.noise_kappa("gaussian", -1.0)
 
 
-def test_noisy_attention_errors_match_direct_attention():
+@pytest.mark.parametrize(("noise", "scale"), [("gaussian", 0.3), ("gaussian", 1.0), ("gaussian", 2.0),
+                                              ("laplace", 0.1), ("laplace", 0.3), ("laplace", 0.45)])
+def test_noise_kappa_matches_quadrature(noise, scale):
+    # kappa = E[e^{2 eps}] / E[e^eps]^2 - 1 with both moments integrated against the density
+    # (mpmath, 30 digits): independent of the moment generating functions the kernel uses
+    with mpmath.workdps(30):
+        s = mpmath.mpf(scale)
+
+        def density(x):
+            if noise == "gaussian":
+                return mpmath.npdf(x, 0, s)
+            return mpmath.exp(-abs(x) / s) / (2 * s)
+
+        def moment(k):
+            return mpmath.quad(lambda x: mpmath.exp(k * x) * density(x), [-mpmath.inf, 0, mpmath.inf])
+
+        kappa = moment(2) / moment(1) ** 2 - 1
+    np.testing.assert_allclose(smx.noise_kappa(noise, scale), float(kappa), rtol=1e-13)
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "laplace"])
+def test_noisy_attention_errors_match_direct_attention(noise):
     """The prefix-sum kernel reproduces attention() on the same draw, for every n."""
     ns = [3, 8, 20]
     key = jax.random.key(5)
-    err, spread = smx.noisy_attention_errors(key, ns, d=3, trials=4, noise="gaussian", scale=0.7,
+    err, spread = smx.noisy_attention_errors(key, ns, d=3, trials=4, noise=noise, scale=0.7,
                                              coupling=0.2, logit_scale=1.5)
     assert err.shape == spread.shape == (4, 3)
     # regenerate the draw exactly as the kernel does: trial j from split(key, trials)[j]
+    draw = jax.random.normal if noise == "gaussian" else jax.random.laplace
     s, z, xi = [], [], []
     for trial_key in jax.random.split(key, 4):
         ks, kz, ke = jax.random.split(trial_key, 3)
         s.append(1.5 * np.asarray(jax.random.normal(ks, (20,))))
         z.append(np.asarray(jax.random.normal(kz, (20, 3))))
-        xi.append(np.asarray(jax.random.normal(ke, (20,))))
+        xi.append(np.asarray(draw(ke, (20,))))
     s, z, xi = np.array(s), np.array(z), np.array(xi)
     v = z + 1 / math.sqrt(3)
     eps = 0.7 * xi + 0.2 * z[..., 0]
@@ -253,8 +343,21 @@ def test_noisy_attention_errors_match_direct_attention():
         np.testing.assert_allclose(spread[:, j], np.sqrt(sp2) / norm_o, rtol=1e-9)
 
 
+def test_noisy_attention_defaults_are_the_documented_ones():
+    # d = 8, 256 trials, Gaussian noise of scale 1, no coupling, N(0, 1) scores
+    key = jax.random.key(11)
+    default = smx.noisy_attention_errors(key, [2, 4])
+    explicit = smx.noisy_attention_errors(key, [2, 4], d=8, trials=256, noise="gaussian", scale=1.0,
+                                          coupling=0.0, logit_scale=1.0)
+    assert default[0].shape == (256, 2)
+    for a, b in zip(default, explicit, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_noisy_attention_no_noise_no_error():
-    err, _ = smx.noisy_attention_errors(jax.random.key(0), [4, 64], trials=8, scale=0.0)
+    # the shapes of the reference test above (one compilation serves both)
+    err, _ = smx.noisy_attention_errors(jax.random.key(0), [3, 8, 20], d=3, trials=4, scale=0.0,
+                                        logit_scale=1.5)
     assert np.all(err < 1e-14)  # rounding only: the two prefix sums may be fused differently
 
 
@@ -293,6 +396,11 @@ def test_first_n_with_vertex_count_matches_a_scan(beta, k):
     n = smx.first_n_with_vertex_count(beta, k)
     assert n == _brute_first_n(beta, k)
     assert smx.min_entropy_vertex(n, beta)[0] >= k > smx.min_entropy_vertex(n - 1, beta)[0]
+
+
+def test_first_n_with_vertex_count_default_k_is_two():
+    n = smx.first_n_with_vertex_count(3.0)
+    assert n == smx.first_n_with_vertex_count(3.0, 2) == _brute_first_n(3.0, 2)
 
 
 def test_first_n_with_vertex_count_bad_input():
@@ -344,6 +452,32 @@ def test_rms_and_rms_ratio_against_direct_formulas():
         smx.rms_ratio(err, spread, 0.0)
 
 
+@pytest.mark.parametrize(
+    ("err", "match"),
+    [
+        (np.ones(5), r"err must be 2-D \(trials, lengths\) with at least 2 trials"),
+        (np.ones((1, 3)), "err must be 2-D"),
+        (np.ones((4, 0)), "err must be 2-D"),
+        (np.array([[1.0, np.nan], [1.0, 1.0]]), "err must have only finite entries"),
+    ],
+)
+def test_rms_bad_input(err, match):
+    with pytest.raises(ValueError, match=match):
+        smx.rms(err)
+
+
+def test_rms_ratio_bad_input():
+    err = np.ones((4, 3))
+    with pytest.raises(ValueError, match=r"spread must be positive \(its logarithm is taken\)"):
+        smx.rms_ratio(err, np.zeros((4, 3)), 1.0)
+    with pytest.raises(ValueError, match="spread must be 2-D"):
+        smx.rms_ratio(err, np.ones(3), 1.0)
+    # err may have either sign (only its square is used); spread, divided by, must be positive
+    spread = np.full((4, 3), 2.0)
+    np.testing.assert_array_equal(smx.rms_ratio(-err, spread, 1.0)[0], [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(smx.rms(-err), [1.0, 1.0, 1.0])
+
+
 def test_error_exponent_recovers_exact_power_laws():
     ns = np.array([10, 20, 40, 80, 160])
     rng = np.random.default_rng(5)
@@ -386,6 +520,10 @@ def test_error_exponent_standard_errors():
         ({"err": np.ones((1, 3))}, "at least 2 trials"),
         ({"err": np.ones((4, 2))}, "one column per length"),
         ({"statistic": "geometric", "reference": np.ones((4, 3))}, "only used with"),
+        ({"reference": np.ones((5, 3))}, "err and reference must have the same shape"),
+        ({"reference": np.zeros((4, 3))}, "reference must be positive"),
+        ({"window": (0, 100)}, "lo must be >= 1"),
+        ({"window": (1, 2.5)}, "hi must be an integer"),
     ],
 )
 def test_error_exponent_bad_input(kwargs, match):
