@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from fractions import Fraction
 
 import jax
@@ -137,15 +138,16 @@ def test_input_is_first_rounded_to_float32() -> None:
 
 
 def test_round_to_bf16_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="mode must be one of"):
+    with pytest.raises(ValueError, match=r"^mode must be one of"):
         rd.round_to_bf16(np.ones(3, np.float32), "half_up")
-    with pytest.raises(ValueError, match="needs a PRNG key"):
+    with pytest.raises(ValueError, match=re.escape(
+            "mode 'stochastic' needs a PRNG key: round_to_bf16(x, 'stochastic', key=key)") + "$"):
         rd.round_to_bf16(np.ones(3, np.float32), "stochastic")
     with pytest.raises(ValueError, match="takes no key"):
         rd.round_to_bf16(np.ones(3, np.float32), "nearest_even", key=jax.random.key(0))
-    with pytest.raises(ValueError, match="floating dtype"):
+    with pytest.raises(ValueError, match=r"^x must have a floating dtype"):
         rd.round_to_bf16(np.arange(3))
-    with pytest.raises(ValueError, match="PRNG key"):
+    with pytest.raises(ValueError, match=r"^key must be a single JAX PRNG key"):
         rd.round_to_bf16(np.ones(3, np.float32), "stochastic", key=3)
 
 
@@ -174,13 +176,13 @@ def test_round_rational_matches_float32_and_float64_conversions() -> None:
 
 
 def test_round_rational_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(ValueError, match=r"^mode must be one of"):
         rd.round_rational(1, mode="stochastic")
     with pytest.raises(ValueError, match="rational"):
         rd.round_rational(float("nan"))
-    with pytest.raises(ValueError, match="significand_bits must be >= 1"):
+    with pytest.raises(ValueError, match=r"^significand_bits must be >= 1"):
         rd.round_rational(1, significand_bits=0)
-    with pytest.raises(ValueError, match="significand_bits must be <= 1024"):
+    with pytest.raises(ValueError, match=r"^significand_bits must be <= 1024"):
         rd.round_rational(1, significand_bits=1025)
     # 1/3 = 0.0101...b: 1024 significant bits (2**-2 to 2**-1025) end in a 0, and the dropped
     # 0.1010...b = 2/3 of the last unit rounds up, to (2**1025 + 1)/3 units of 2**-1025
@@ -221,14 +223,21 @@ def test_bits_of_every_bfloat16_number_and_of_random_float32_words() -> None:
 
 
 def test_bits_refuse_values_of_another_format() -> None:
-    with pytest.raises(ValueError, match="bfloat16 does not represent"):
+    with pytest.raises(ValueError, match=r"^x holds values that bfloat16 does not represent exactly; "
+                       r"use round_to_bf16 first$"):
         rd.bf16_bits(np.float32([1 + 2**-9]))
-    with pytest.raises(ValueError, match="float32 does not represent"):
+    with pytest.raises(ValueError, match=r"^x holds values that float32 does not represent exactly; "
+                       r"round them first$"):
         rd.f32_bits(np.float64([1 + 2**-30]))
-    with pytest.raises(ValueError, match="floating dtype"):
+    with pytest.raises(ValueError, match=r"^x must have a floating dtype"):
         rd.bf16_bits(np.arange(3))
-    with pytest.raises(ValueError, match="x must not be empty"):
+    with pytest.raises(ValueError, match=r"^x must have a floating dtype"):
+        rd.f32_bits(np.arange(3))
+    with pytest.raises(ValueError, match=r"^x must not be empty"):
         rd.f32_bits(np.zeros(0, np.float32))
+    with pytest.raises(ValueError, match=r"^x must not be empty"):
+        rd.bf16_bits(np.zeros(0, np.float32))
+    assert rd.f32_bits(np.float64([np.nan]))[0].exponent == "11111111"  # a NaN is accepted
 
 
 def test_bf16_spacing_is_the_gap_to_the_next_bfloat16_number() -> None:
@@ -242,9 +251,9 @@ def test_bf16_spacing_is_the_gap_to_the_next_bfloat16_number() -> None:
     # integers are real numbers too: 2**k + j (0 <= j < 2**k) has spacing 2**(k - 7)
     np.testing.assert_array_equal(rd.bf16_spacing(np.array([1, 255, 256, -3000])),
                                   [2.0**-7, 2.0**0, 2.0**1, 2.0**4])
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match=r"^x must have only finite entries$"):
         rd.bf16_spacing([np.inf])
-    with pytest.raises(ValueError, match="real numbers, got dtype bool"):
+    with pytest.raises(ValueError, match=r"^x must be an array of real numbers, got dtype bool$"):
         rd.bf16_spacing(np.array([True]))
 
 
@@ -300,9 +309,9 @@ def test_tie_bias_rejects_bad_input() -> None:
         rd.tie_rounding_bias([0] * 9)
     with pytest.raises(ValueError, match="within 8"):
         rd.tie_rounding_bias([0, 9])
-    with pytest.raises(ValueError, match="exponents\\[i\\] must be <= 100"):
+    with pytest.raises(ValueError, match=r"^exponents\[i\] must be <= 100"):
         rd.tie_rounding_bias([101])
-    with pytest.raises(ValueError, match="exponents\\[i\\] must be >= -100"):
+    with pytest.raises(ValueError, match=r"^exponents\[i\] must be >= -100"):
         rd.tie_rounding_bias([-101])
     with pytest.raises(ValueError, match="dyadic rational"):
         rd.tie_rounding_bias([0, 0], F(1, 3))
@@ -312,7 +321,7 @@ def test_tie_bias_rejects_bad_input() -> None:
         rd.tie_rounding_bias([-2, 0], -0.125)
     with pytest.raises(ValueError, match="half the smallest"):
         rd.tie_rounding_bias([0, 0], 0.5)
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(ValueError, match=r"^mode must be one of"):
         rd.tie_rounding_bias([0, 0], mode="stochastic")
 
 
@@ -353,12 +362,18 @@ def test_dot_f32_under_jit_skips_the_value_check_and_matches_the_eager_result() 
 
 def test_dot_f32_rejects_bad_input() -> None:
     ones = np.ones((2, 3), np.float32)
-    with pytest.raises(ValueError, match="bfloat16 values"):
+    with pytest.raises(ValueError, match=r"^p must hold bfloat16 values"):
         rd.dot_f32(ones * (1 + 2**-9), ones)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"^v must hold bfloat16 values"):
+        rd.dot_f32(ones, ones * (1 + 2**-9))
+    with pytest.raises(ValueError, match=r"^p and v must have the same shape"):
         rd.dot_f32(ones, np.ones((2, 4), np.float32))
-    with pytest.raises(ValueError, match="products"):
+    with pytest.raises(ValueError, match=r"^products must be one of"):
         rd.dot_f32(ones, ones, products="fp8")
+    with pytest.raises(ValueError, match=r"^p must have only finite entries"):
+        rd.dot_f32(ones * np.inf, ones)
+    with pytest.raises(ValueError, match=r"^v must have a floating dtype"):
+        rd.dot_f32(ones, np.ones((2, 3), np.int32))
 
 
 # ----------------------------------------------------------------------------- simulate_attention
@@ -485,47 +500,42 @@ def test_simulation_in_a_fixed_unit_and_under_x64() -> None:
     np.testing.assert_array_equal(wide.output, fixed.output)
 
 
-def test_simulate_attention_rejects_bad_input() -> None:
-    key = jax.random.key(0)
-    kw = dict(rows=64, n=16, chunk_rows=32)
-    with pytest.raises(ValueError, match="at least one main term"):
-        rd.simulate_attention(key, ties=0, **kw)
-    with pytest.raises(ValueError, match="ties must be <= 4"):
-        rd.simulate_attention(key, ties=5, **kw)
-    with pytest.raises(ValueError, match="multiple of chunk_rows"):
-        rd.simulate_attention(key, ties=1, rows=65, n=16, chunk_rows=32)
-    with pytest.raises(ValueError, match="interval"):
-        rd.simulate_attention(key, ties=1, gap=(5.0, 3.0), **kw)
-    with pytest.raises(ValueError, match="cast must be one of"):
-        rd.simulate_attention(key, ties=1, cast="half_up", **kw)
-    with pytest.raises(ValueError, match="n must be >= 5"):
-        rd.simulate_attention(key, ties=1, rows=64, n=4, chunk_rows=32)
-    with pytest.raises(ValueError, match="PRNG key"):
-        rd.simulate_attention(0, ties=1, **kw)
-    with pytest.raises(ValueError, match="unit must be > 0"):
-        rd.simulate_attention(key, ties=1, unit=-1.0, **kw)
-    with pytest.raises(ValueError, match="top must be"):
-        rd.simulate_attention(key, ties=1, top=(2.0, 1.0), **kw)
-    with pytest.raises(ValueError, match="top must be a number or an interval"):
-        rd.simulate_attention(key, ties=1, top=(1.0, 2.0, 3.0), **kw)
-    # the bounds, in the messages: n >= MAX_MAIN + 1, ties + near <= MAX_MAIN, rows >= chunk_rows
-    with pytest.raises(ValueError, match="near must be <= 2"):
-        rd.simulate_attention(key, ties=2, near=3, **kw)
-    with pytest.raises(ValueError, match="chunk_rows must be >= 2"):
-        rd.simulate_attention(key, ties=1, rows=64, n=16, chunk_rows=1)
-    with pytest.raises(ValueError, match="rows must be >= 8192"):  # the default chunk_rows
-        rd.simulate_attention(key, ties=1, rows=4096, n=16)
-    with pytest.raises(ValueError, match="rows must be >= 32"):
-        rd.simulate_attention(key, ties=1, rows=16, n=16, chunk_rows=32)
-    with pytest.raises(ValueError, match="ties must be >= 0"):
-        rd.simulate_attention(key, ties=-1, near=2, **kw)
-    for name, bad, match in (("v_std", 0.0, "v_std must be > 0"), ("beta", 0.0, "beta must be > 0"),
-                             ("gap", (-1.0, 3.0), "gap\\[0\\] must be >= 0"),
-                             ("near_gap", (0.5, 0.5), "near_gap must be an interval"),
-                             ("products", "fp8", "products must be one of"),
-                             ("v_mean", float("nan"), "v_mean must be finite")):
-        with pytest.raises(ValueError, match=match):
-            rd.simulate_attention(key, ties=1, **{name: bad}, **kw)
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ties": 0}, r"^a row needs at least one main term \(ties \+ near >= 1\)$"),
+        ({"ties": 5}, r"^ties must be <= 4"),
+        ({"ties": -1, "near": 2}, r"^ties must be >= 0"),
+        ({"ties": 2, "near": 3}, r"^near must be <= 2"),  # ties + near <= MAX_MAIN
+        ({"rows": 65}, r"^rows must be a multiple of chunk_rows=32, got 65$"),
+        ({"rows": 16}, r"^rows must be >= 32"),
+        ({"chunk_rows": 1}, r"^chunk_rows must be >= 2"),
+        ({"chunk_rows": None, "rows": 4096}, r"^rows must be >= 8192"),  # the default chunk_rows
+        ({"n": 4}, r"^n must be >= 5"),  # MAX_MAIN + 1
+        ({"key": 0}, r"^key must be a single JAX PRNG key"),
+        ({"products": "fp8"}, r"^products must be one of"),
+        ({"cast": "half_up"}, r"^cast must be one of"),
+        ({"v_mean": float("nan")}, r"^v_mean must be finite"),
+        ({"v_std": 0.0}, r"^v_std must be > 0"),
+        ({"beta": 0.0}, r"^beta must be > 0"),
+        ({"unit": -1.0}, r"^unit must be > 0"),
+        ({"top": float("inf")}, r"^top must be finite"),
+        ({"top": (float("nan"), 1.0)}, r"^top\[0\] must be finite"),
+        ({"top": (0.0, float("nan"))}, r"^top\[1\] must be finite"),
+        ({"top": (2.0, 1.0)}, r"^top must be an interval with lo <= hi"),
+        ({"top": (1.0, 2.0, 3.0)}, r"^top must be a number or an interval \(lo, hi\)"),
+        ({"gap": (-1.0, 3.0)}, r"^gap\[0\] must be >= 0"),
+        ({"gap": (5.0, 3.0)}, r"^gap must be an interval \(lo, hi\) with 0 <= lo < hi"),
+        ({"near_gap": (0.5, 0.5)}, r"^near_gap must be an interval"),
+        ({"near_gap": (0.1, float("inf"))}, r"^near_gap\[1\] must be finite"),
+    ],
+)
+def test_simulate_attention_rejects_bad_input(kwargs: dict, match: str) -> None:
+    args = {"key": jax.random.key(0), "rows": 64, "n": 16, "ties": 1, "chunk_rows": 32} | kwargs
+    if args["chunk_rows"] is None:
+        del args["chunk_rows"]
+    with pytest.raises(ValueError, match=match):
+        rd.simulate_attention(args.pop("key"), **args)
 
 
 def test_simulate_attention_accepts_the_edges_of_its_ranges() -> None:
