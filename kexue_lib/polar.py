@@ -681,7 +681,7 @@ def polar_express_schedule(
     *,
     degree: int = 5,
     cushion: float = PAPER_CUSHION,
-    flat: float = PAPER_FLAT,
+    flat: float | None = None,
     dps: int = 40,
 ) -> PolarExpressSchedule:
     """The Polar Express greedy recursion (Amsel et al. 2025, Thm 4.1; post 10996, eq. (4)).
@@ -691,10 +691,11 @@ def polar_express_schedule(
     ``ℓ/u ≥ 1 − flat``, the limit :func:`flat_odd_polynomial` scaled to ``u``, as the paper's code
     does), rescale it so that ``min p + max p = 2`` over the true interval ``[ℓ, u]`` (for
     degrees 5, 9, … this is the paper's ``p(ℓ) + p(u) = 2``; for degrees 3, 7, … ``p(u)`` is a
-    minimum, not the maximum), then ``ℓ ← min p``, ``u ← max p``. With ``cushion = 0`` and
-    ``flat = 0`` every step is the exact minimax step of the greedy recursion, whose composition
-    is optimal among all compositions of ``steps`` odd polynomials of ``degree`` (the theorem
-    proved in the post). In mpmath at ``dps`` digits.
+    minimum, not the maximum), then ``ℓ ← min p``, ``u ← max p``. ``flat`` defaults to the
+    paper's :data:`PAPER_FLAT` when there is a cushion and to 0 without one, so that with
+    ``cushion = 0`` every step is the exact minimax step of the greedy recursion, whose
+    composition is optimal among all compositions of ``steps`` odd polynomials of ``degree``
+    (the theorem proved in the post). In mpmath at ``dps`` digits.
     """
     ell = validate.real("ell", ell, positive=True)
     if ell >= 1:
@@ -704,7 +705,8 @@ def polar_express_schedule(
     cushion = validate.real("cushion", cushion, nonnegative=True)
     if cushion >= 1:
         raise ValueError(f"cushion must be < 1, got {cushion}")
-    flat = validate.real("flat", flat, nonnegative=True)
+    flat = (PAPER_FLAT if cushion > 0 else 0.0) if flat is None else validate.real(
+        "flat", flat, nonnegative=True)
     dps = validate.integer("dps", dps, minimum=20)
     coefficients, lower, upper = [], [], []
     with mpmath.workdps(dps):
@@ -735,7 +737,7 @@ def polar_express_coefficients(
     *,
     degree: int = 5,
     cushion: float = PAPER_CUSHION,
-    flat: float = PAPER_FLAT,
+    flat: float | None = None,
     dps: int = 40,
 ) -> list[tuple[float, ...]]:
     """The Polar Express schedule (:func:`polar_express_schedule`) as float64 rows, before any safety.

@@ -395,3 +395,17 @@ def test_greedy_recursion_ranges(degree: int) -> None:
     rows = [tuple(float(c) for c in row) for row in sched.coefficients]
     worst = polar.sv_error_profile(rows, 1e-3, points=200001)
     np.testing.assert_allclose(worst, [1 - float(v) for v in sched.lower[1:]], rtol=1e-6)
+
+
+def test_flat_default_follows_the_cushion() -> None:
+    """No cushion: every step exact (flat = 0); with one: the paper's limit shortcut."""
+    exact = polar.polar_express_schedule(1e-3, 9, cushion=0.0)
+    assert exact.coefficients == polar.polar_express_schedule(1e-3, 9, cushion=0.0,
+                                                              flat=0.0).coefficients
+    paper = polar.polar_express_schedule(1e-3, 8)
+    assert paper.coefficients == polar.polar_express_schedule(1e-3, 8,
+                                                              flat=polar.PAPER_FLAT).coefficients
+    # the paper's shortcut is visible in the last step, the exact step is not the limit
+    flat5 = [float(c) for c in polar.flat_odd_polynomial(5)]
+    assert max(abs(float(a) - b) for a, b in zip(paper.coefficients[-1], flat5, strict=True)) < 1e-8
+    assert exact.coefficients[6] != paper.coefficients[6]
