@@ -421,7 +421,7 @@ def _attention_chunk_impl(
     score = jax.random.uniform(k_pos, shape, jnp.float32)
     is_tie = is_main = jnp.zeros(shape, bool)
     for j in range(MAX_MAIN):
-        pick = jnp.argmax(jnp.where(is_main, -1.0, score), axis=1)
+        pick = jnp.argmax(jnp.where(is_main, -jnp.inf, score), axis=1)
         hit = (jnp.arange(n) == pick[:, None]) & (j < ties + near)
         is_tie, is_main = is_tie | (hit & (j < ties)), is_main | hit
     u = jax.random.uniform(k_gap, shape, jnp.float32)  # one draw per position, whatever its role
@@ -431,10 +431,10 @@ def _attention_chunk_impl(
     v = _round_bits(v_mean + v_std * jax.random.normal(k_v, shape, jnp.float32), 0)
     num = _dot_f32(p, v, round_products)
     den = _dot_f32(p, jnp.ones_like(p), round_products)
-    noise = _noise(k_cast, (4, rows))
-    num16, den16 = _round_bits(num, cast, noise[0]), _round_bits(den, cast, noise[1])
-    output = _round_bits(num16 / den16, cast, noise[2])
-    fused = _round_bits(num / den, cast, noise[3])
+    noise_num, noise_den, noise_out, noise_fused = _noise(k_cast, (4, rows))
+    num16, den16 = _round_bits(num, cast, noise_num), _round_bits(den, cast, noise_den)
+    output = _round_bits(num16 / den16, cast, noise_out)
+    fused = _round_bits(num / den, cast, noise_fused)
     return p, v, is_main, num16, output, fused
 
 

@@ -307,6 +307,34 @@ def test_remez_stops_after_max_iterations_when_the_bracket_never_closes(monkeypa
         mm.remez(mpmath.exp, 1, 0, 1)
 
 
+@pytest.mark.parametrize(("fall", "match"), [("3e-28", "the levelled error fell"),
+                                             ("0.5e-28", "no convergence in 60 exchanges")])
+def test_levelled_error_may_wobble_at_rounding_level_only(monkeypatch, fall: str, match: str) -> None:
+    """A fall of h between exchanges is tolerated up to 10^(2 − dps) relative (1e-28 at dps 30).
+
+    The exchange is held at its first reference and h, at the final working precision, is made
+    to fall by ``fall`` (relative) at each exchange: above the tolerance the guard raises, below
+    it the iteration runs on to the cap.
+    """
+    real_exchange, real_solve, first, seen = mm._exchange, mm._solve, [], []
+
+    def keep(extrema: list, count: int, threshold: object) -> list:
+        if not first:
+            first.extend(real_exchange(extrema, count, threshold))
+        return list(first)
+
+    def falling(basis: tuple, ref: list, fx: list) -> tuple:
+        coef, h = real_solve(basis, ref, fx)
+        times = seen.count(mpmath.mp.dps)
+        seen.append(mpmath.mp.dps)
+        return coef, h * (1 - mpmath.mpf(fall)) ** times
+
+    monkeypatch.setattr(mm, "_exchange", keep)
+    monkeypatch.setattr(mm, "_solve", falling)
+    with pytest.raises(mm.ConvergenceError, match=match):
+        mm.remez(mpmath.exp, 1, 0, 1)
+
+
 def test_remez_refuses_an_exchange_that_loses_the_alternation(monkeypatch) -> None:
     real, calls = mm._exchange, []
 

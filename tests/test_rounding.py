@@ -288,7 +288,8 @@ def test_tie_bias_matches_a_direct_enumeration() -> None:
             assert rd.tie_rounding_bias(exponents, remainder, mode=mode) == direct(exponents, remainder, mode)
     # one main term (128 cases): every mode, remainders of both signs and in the float32 bits
     for exponents, remainder in (([5], F(-3, 2**12)), ([-3], F(5, 2**14)), ([100], F(0)),
-                                 ([-100], -F(1, 2**112)), ([0], -(F(1, 4) + F(1, 2**30)))):
+                                 ([-100], -F(1, 2**112)), ([0], -(F(1, 4) + F(1, 2**30))),
+                                 ([0], F(3, 8) - F(1, 2**30))):  # above 1/3, below the bound 1/2
         for mode in ("nearest_even", "nearest_away", "toward_zero"):
             assert rd.tie_rounding_bias(exponents, remainder, mode=mode) == direct(exponents, remainder, mode)
 
