@@ -10,7 +10,7 @@ export JAX_PLATFORMS ?= cpu
 # Silences the debugger's frozen-modules warning that ipykernel would print into every page.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: build test lint bench serve clean setup lab lab-check
+.PHONY: build test lint bench serve clean setup lab lab-check mutate
 
 setup: $(STAMP)
 
@@ -58,6 +58,55 @@ lab: $(LAB_STAMP)
 # The headless check of make lab: start it, open a chapter through the server's API, stop it.
 lab-check: $(LAB_STAMP)
 	$(PY) -m pytest tests/test_book_lab.py -q
+
+# Mutation testing of one kernel module against its unit tests (mutmut; not part of CI, minutes per
+# module): make mutate MODULE=gaussian_max [MUTATE_JOBS=2] [MUTANTS='*gumbel_constants*'].
+# It runs in a scratch copy, _build/mutate/$(MODULE), with mutmut's configuration generated there.
+# Workers come from a fork server that has imported the libraries but never run JAX, so each mutant
+# traces and compiles its own code (no inherited jit cache, no fork after XLA's threads start).
+# mutmut runs, per mutant, the tests that reached the mutated function in its stats run; a jit or
+# result cache can hide a call there, so every survivor is rerun against the whole test file and
+# reported only if it passes that too.
+MUTATE_STAMP := $(VENV)/.mutate-installed
+MUTATE_DIR   := _build/mutate/$(MODULE)
+MUTATE_JOBS  ?= 2
+MUTMUT       := $(CURDIR)/$(VENV)/bin/mutmut
+
+$(MUTATE_STAMP): $(STAMP) requirements-mutate.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	@test -n "$(MODULE)" && test -f kexue_lib/$(MODULE).py && test -f tests/test_$(MODULE).py || \
+	  { echo "usage: make mutate MODULE=<name> (kexue_lib/<name>.py, tested by tests/test_<name>.py)"; exit 1; }
+	rm -rf $(MUTATE_DIR)
+	mkdir -p $(MUTATE_DIR)/tests
+	cp -R kexue_lib $(MUTATE_DIR)/
+	find $(MUTATE_DIR) -name __pycache__ -type d -prune -exec rm -rf {} +
+	cp tests/conftest.py tests/test_$(MODULE).py $(MUTATE_DIR)/tests/
+	printf '%s\n' '[tool.mutmut]' 'source_paths = ["kexue_lib"]' 'only_mutate = ["kexue_lib/$(MODULE).py"]' \
+	  'pytest_add_cli_args_test_selection = ["tests/test_$(MODULE).py"]' \
+	  'process_isolation = "forkserver"' 'forkserver_warmup = "import"' \
+	  'preload_modules_file = "preload.txt"' '[tool.pytest.ini_options]' 'testpaths = ["tests"]' \
+	  > $(MUTATE_DIR)/pyproject.toml
+	printf '%s\n' numpy scipy.special mpmath jax jax.numpy pytest > $(MUTATE_DIR)/preload.txt
+	cd $(MUTATE_DIR) && $(MUTMUT) run --max-children $(MUTATE_JOBS) $(if $(MUTANTS),'$(MUTANTS)')
+	@cd $(MUTATE_DIR) && $(MUTMUT) results --all true | sed 's/^ *//' | grep -v ': not checked$$' \
+	  > results.txt; \
+	full() { (cd mutants && MUTANT_UNDER_TEST=$$1 $(CURDIR)/$(PY) -m pytest -x -q -p no:cacheprovider \
+	  --timeout=600 tests/test_$(MODULE).py >/dev/null 2>&1); }; \
+	full "" || { echo "error: tests/test_$(MODULE).py fails on the unmutated copy"; exit 1; }; \
+	: > survivors.txt; : > missed.txt; \
+	for m in $$(sed -n 's/: survived$$//p' results.txt); do \
+	  if full $$m; then echo $$m >> survivors.txt; else echo $$m >> missed.txt; fi; done; \
+	for m in $$(cat survivors.txt); do echo; $(MUTMUT) show $$m; done; \
+	echo; echo "mutmut's verdicts on kexue_lib/$(MODULE).py:"; sed 's/.*: //' results.txt | sort | uniq -c; \
+	total=$$(wc -l < results.txt); \
+	caught=$$(grep -cE ': (killed|timeout|segfault)$$' results.txt); \
+	missed=$$(wc -l < missed.txt); left=$$((total - caught - missed)); \
+	echo "survivors that the whole test file kills: $$missed"; \
+	echo "mutation score: $$((caught + missed))/$$total killed; $$left not killed," \
+	  "of which $$(wc -l < survivors.txt) survivors (diffs above, names in $(MUTATE_DIR)/survivors.txt)"
 
 serve:
 	@test -d _build/html || { echo "error: no _build/html yet; run 'make build' first"; exit 1; }
