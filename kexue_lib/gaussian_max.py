@@ -38,13 +38,15 @@ Closed-form approximations: :func:`gumbel_constants`, :func:`inverse_cdf_approx`
 :func:`duplicate_max_post_approx` (the post's :math:`\\nu/128`) and
 :func:`duplicate_max_gumbel_approx` (the book's binade-aware formula); the last two take an
 integer or an array of integers.
+
+The jitted kernels are plain functions (``_*_impl``) compiled by a module-level ``jax.jit(...)``
+call rather than decorated: ``make mutate`` (mutmut) does not mutate decorated functions.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -108,7 +110,7 @@ def _integers(name: str, value: object, minimum: int) -> tuple[np.ndarray, bool]
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return np.array([validate.integer(name, value, minimum=minimum)], dtype=np.int64), True
     arr = np.asarray(value)
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"{name} must be an integer or a non-empty 1-D array of integers, "
                          f"got {type(value).__name__}" + (f" of dtype {arr.dtype}" if arr.ndim else ""))
     if np.any(arr < minimum):
@@ -119,9 +121,15 @@ def _integers(name: str, value: object, minimum: int) -> tuple[np.ndarray, bool]
 # --------------------------------------------------------------------------- expected maximum
 
 
-def _max_location(n: int) -> mpmath.mpf:
-    """A point near the peak of the density of the maximum (``sqrt(2 log n)``, 0 for n = 1)."""
-    return mpmath.sqrt(2 * mpmath.log(n)) if n > 1 else mpmath.mpf(0)
+def _quad_points(n: int) -> list[mpmath.mpf]:
+    """Breakpoints for an integral against the density of the maximum of ``n >= 2`` normals.
+
+    ``±inf`` and five points around ``sqrt(2 log n)``, near the peak, spaced by the peak's width,
+    which shrinks like ``1/sqrt(2 log n)`` (capped at 1).
+    """
+    peak = mpmath.sqrt(2 * mpmath.log(n))
+    width = 1 / max(peak, mpmath.mpf(1))
+    return [-mpmath.inf, *(peak + k * width for k in (-10, -3, 0, 3, 10)), mpmath.inf]
 
 
 def expected_max(n: int, dps: int = 30) -> mpmath.mpf:
@@ -132,12 +140,14 @@ def expected_max(n: int, dps: int = 30) -> mpmath.mpf:
     ``n`` (any Python integer) loses nothing, and breakpoints around the peak, whose width shrinks
     like :math:`1/\\sqrt{2\\log n}`. Works at ``dps + 5`` digits; the returned ``mpf`` keeps them
     (it is not rounded to the caller's context), and its first ``dps`` digits are correct.
+    ``dps`` is at most 100 (beyond about 145 digits mpmath's ``erfc`` overflows at the quadrature's
+    outermost nodes).
 
     >>> float(expected_max(2))  # 1/sqrt(pi)
     0.5641895835477563
     """
     n = _check_n(n)
-    dps = validate.integer("dps", dps, minimum=5, maximum=200)
+    dps = validate.integer("dps", dps, minimum=5, maximum=100)
     if n == 1:
         return mpmath.mpf(0)
     with mpmath.workdps(dps + 5):
@@ -149,10 +159,7 @@ def expected_max(n: int, dps: int = 30) -> mpmath.mpf:
             q = mpmath.erfc(z / root2) / 2
             return z * c * mpmath.exp((nn - 1) * mpmath.log1p(-q) - z * z / 2)
 
-        peak = _max_location(n)
-        width = 1 / max(peak, mpmath.mpf(1))
-        points = [-mpmath.inf, *(peak + k * width for k in (-10, -3, 0, 3, 10)), mpmath.inf]
-        return mpmath.quad(integrand, points)
+        return mpmath.quad(integrand, _quad_points(n))
 
 
 def expected_max_crossing(level: float, *, dps: int = 20) -> int:
@@ -162,11 +169,12 @@ def expected_max_crossing(level: float, *, dps: int = 20) -> int:
     maximum), so the answer is found by :func:`kexue_lib.numerics.first_true`. The search starts
     from the Jensen bound :math:`\\mathbb E[z_{\\max}] < \\sqrt{2\\log n}`, which rules out every
     ``n <= exp(level**2 / 2)``, and doubles until the level is reached. Each comparison uses
-    :func:`expected_max` at ``dps`` digits and must be decided by more than ``10**-(dps - 3)``;
-    a value closer to ``level`` than that raises ``ValueError`` (ask for more digits).
+    :func:`expected_max` at ``dps`` digits (8 to 100) and must be decided by more than
+    ``10**-(dps - 3) * max(1, level)``; a value closer to ``level`` than that raises
+    ``ValueError`` (ask for more digits).
     """
     level = validate.real("level", level, positive=True)
-    dps = validate.integer("dps", dps, minimum=8, maximum=200)
+    dps = validate.integer("dps", dps, minimum=8, maximum=100)
     margin = mpmath.mpf(10) ** (3 - dps) * max(1.0, level)
 
     def reaches(n: int) -> bool:
@@ -199,7 +207,7 @@ def laplace_mode(n: int, dps: int = 30) -> mpmath.mpf:
         def h(z: mpmath.mpf) -> mpmath.mpf:  # log of the two sides: smooth and decreasing in z
             return mpmath.log(n - 1) + mpmath.log(mpmath.npdf(z)) - mpmath.log(z * mpmath.ncdf(z))
 
-        lo, hi = mpmath.mpf("1e-3"), _max_location(n) + 1
+        lo, hi = mpmath.mpf("1e-3"), mpmath.sqrt(2 * mpmath.log(n)) + 1
         for _ in range(30):  # bisection to ~1e-9, then the secant method polishes to dps digits
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if h(mid) > 0 else (lo, mid)
@@ -257,7 +265,7 @@ def bf16_bins() -> tuple[np.ndarray, np.ndarray]:
 _BINS: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def _bins(mu: float = 0.0, sigma: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def _bins(mu: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """The bins of positive mass under N(mu, sigma**2): ``log Phi(lower edge)`` and ``log mass``.
 
     The lowest bin (lower edge ``-inf``) is left out: it holds the maximum of ``n >= 2`` numbers
@@ -391,15 +399,11 @@ def attention_duplicate_one_probability(n: int, dps: int = 20, *, sigma: float =
 
         def integrand(m: mpmath.mpf) -> mpmath.mpf:
             a = (nn - 1) * log_cdf(m)
-            b = (nn - 1) * log_cdf(m - c)
-            if not mpmath.isfinite(b):  # far left tail: Phi(m - c) = 0 at this precision
-                return nn * mpmath.npdf(m) * mpmath.exp(a) if mpmath.isfinite(a) else mpmath.mpf(0)
-            return nn * mpmath.npdf(m) * mpmath.exp(a) * -mpmath.expm1(b - a)
+            if not mpmath.isfinite(a):  # far left tail: Phi(m) = 0 at this precision, so is Phi(m - c)
+                return mpmath.mpf(0)
+            return nn * mpmath.npdf(m) * mpmath.exp(a) * -mpmath.expm1((nn - 1) * log_cdf(m - c) - a)
 
-        peak = _max_location(n)
-        width = 1 / max(peak, mpmath.mpf(1))
-        points = [-mpmath.inf, *(peak + k * width for k in (-10, -3, 0, 3, 10)), mpmath.inf]
-        return float(mpmath.quad(integrand, points))
+        return float(mpmath.quad(integrand, _quad_points(n)))
 
 
 # --------------------------------------------------------------------------- JAX's float32 sampler
@@ -408,8 +412,7 @@ _SQRT2_F32 = np.float32(np.sqrt(2))
 _UNIFORM_LO = np.nextafter(np.float32(-1), np.float32(0))  # jax.random.normal's minval
 
 
-@jax.jit
-def _jax_normal_float32(bits: jax.Array) -> jax.Array:
+def _jax_normal_float32_impl(bits: jax.Array) -> jax.Array:
     # jax._src.random: _uniform keeps the top 23 bits as the mantissa of a float in [1, 2), minus 1,
     # scaled to [lo, 1) and clipped below at lo; _normal_real returns sqrt(2) * erf_inv of it.
     mantissa = lax.shift_right_logical(bits, jnp.uint32(9)) | jnp.uint32(0x3F800000)
@@ -417,6 +420,9 @@ def _jax_normal_float32(bits: jax.Array) -> jax.Array:
     scale = np.float32(1) - _UNIFORM_LO  # 2 - 2**-24 rounds to 2 in float32
     u = lax.max(jnp.float32(_UNIFORM_LO), floats * scale + _UNIFORM_LO)
     return _SQRT2_F32 * lax.erf_inv(u)
+
+
+_jax_normal_float32 = jax.jit(_jax_normal_float32_impl)
 
 
 def jax_normal_float32(bits: ArrayLike) -> jax.Array:
@@ -442,16 +448,15 @@ _JAX_BINS: tuple[np.ndarray, np.ndarray] | None = None
 def jax_normal_float32_outputs() -> np.ndarray:
     """Every value ``jax.random.normal`` can return in float32, ascending, each with probability 2**-23.
 
-    :func:`jax_normal_float32` of the :data:`JAX_NORMAL_ATOMS` bit patterns ``j << 9`` (the map is
-    increasing in ``j``). The largest is about 5.22 and the smallest about -5.42: the sampler
-    never exceeds them. Cached (32 MiB); a read-only float32 array.
+    :func:`jax_normal_float32` of the :data:`JAX_NORMAL_ATOMS` bit patterns ``j << 9``, sorted (the
+    map is increasing in ``j`` on this JAX, which the unit tests check). The largest is about 5.22
+    and the smallest about -5.42: the sampler never exceeds them. Cached (32 MiB); a read-only
+    float32 array.
     """
     global _JAX_OUTPUTS
     if _JAX_OUTPUTS is None:
         bits = jnp.arange(JAX_NORMAL_ATOMS, dtype=jnp.uint32) << 9
-        outputs = np.array(_jax_normal_float32(bits))
-        if np.any(outputs[1:] < outputs[:-1]):  # increasing on every JAX tested; sort if not
-            outputs.sort()
+        outputs = np.sort(np.asarray(_jax_normal_float32(bits)))
         outputs.flags.writeable = False
         _JAX_OUTPUTS = outputs
     return _JAX_OUTPUTS
@@ -588,8 +593,7 @@ def _top_two(key: jax.Array, n: jax.Array, rows: int) -> tuple[jax.Array, jax.Ar
     return invert(log_cdf_1), invert(log_cdf_2)
 
 
-@partial(jax.jit, static_argnames=("event",))
-def _count_top_two(
+def _count_top_two_impl(
     key: jax.Array, n: jax.Array, rows: jax.Array, event: str, chunks: jax.Array,
     mu: jax.Array, sigma: jax.Array,
 ) -> jax.Array:
@@ -604,6 +608,9 @@ def _count_top_two(
         return count + jnp.sum(hit & valid, dtype=jnp.int32)
 
     return jax.lax.fori_loop(0, chunks, body, jnp.int32(0))
+
+
+_count_top_two = jax.jit(_count_top_two_impl, static_argnames=("event",))
 
 
 def _mc(key: object, n: object, rows: object, event: str, mu: object, sigma: object) -> tuple[float, float]:
@@ -646,8 +653,7 @@ def attention_duplicate_one_mc(
     return _mc(key, n, rows, "attention", 0.0, sigma)
 
 
-@partial(jax.jit, static_argnames=("n", "chunk_rows", "chunks", "attention"))
-def _bruteforce(key: jax.Array, n: int, chunk_rows: int, chunks: int, attention: bool) -> jax.Array:
+def _bruteforce_impl(key: jax.Array, n: int, chunk_rows: int, chunks: int, attention: bool) -> jax.Array:
     def body(i: jax.Array, count: jax.Array) -> jax.Array:
         z = jax.random.normal(jax.random.fold_in(key, i), (chunk_rows, n), jnp.float32)
         if attention:
@@ -658,6 +664,9 @@ def _bruteforce(key: jax.Array, n: int, chunk_rows: int, chunks: int, attention:
         return count + jnp.sum(ties > 1, dtype=jnp.int32)
 
     return jax.lax.fori_loop(0, chunks, body, jnp.int32(0))
+
+
+_bruteforce = jax.jit(_bruteforce_impl, static_argnames=("n", "chunk_rows", "chunks", "attention"))
 
 
 def duplicate_max_bruteforce(
@@ -684,12 +693,14 @@ def duplicate_max_bruteforce(
     return p, math.sqrt(p * (1 - p) / total)
 
 
-@partial(jax.jit, static_argnames=("n", "chunk_rows", "chunks", "dtype"))
-def _row_maxima(key: jax.Array, n: int, chunk_rows: int, chunks: int, dtype: jnp.dtype) -> jax.Array:
+def _row_maxima_impl(key: jax.Array, n: int, chunk_rows: int, chunks: int, dtype: jnp.dtype) -> jax.Array:
     def one(i: jax.Array) -> jax.Array:
         return jax.random.normal(jax.random.fold_in(key, i), (chunk_rows, n), dtype).max(axis=1)
 
     return jax.lax.map(one, jnp.arange(chunks)).reshape(-1)
+
+
+_row_maxima = jax.jit(_row_maxima_impl, static_argnames=("n", "chunk_rows", "chunks", "dtype"))
 
 
 def row_maxima(
@@ -721,5 +732,6 @@ def max_density(z: ArrayLike, n: int) -> np.ndarray:
     before the product does.
     """
     n = _check_n(n)
-    x = np.asarray(validate.array("z", z, finite=True), dtype=np.float64)
+    validate.array("z", z, finite=True)
+    x = np.asarray(z, dtype=np.float64)  # z itself: validate.array may hold it in float32
     return np.exp(math.log(n) + (n - 1) * special.log_ndtr(x) - x * x / 2 - 0.5 * math.log(2 * math.pi))
