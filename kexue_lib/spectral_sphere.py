@@ -672,11 +672,7 @@ def relative_gap(W: ArrayLike) -> jax.Array:
 
 @partial(jax.jit, static_argnames=("n", "m", "batch"))
 def _gaussian_gaps(keys: jax.Array, n: int, m: int, batch: int) -> jax.Array:
-    def one(k: jax.Array) -> jax.Array:
-        s = jnp.linalg.svd(jax.random.normal(k, (n, m)), compute_uv=False)
-        return 1 - s[1] / s[0]
-
-    return jax.lax.map(one, keys, batch_size=batch)
+    return jax.lax.map(lambda k: relative_gap(jax.random.normal(k, (n, m))), keys, batch_size=batch)
 
 
 def gaussian_top_gaps(key: jax.Array, n: int, m: int, count: int, *, batch: int = 250) -> jax.Array:
