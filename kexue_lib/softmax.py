@@ -323,18 +323,32 @@ def _noisy_errors_impl(keys, idx, n_max, d, chunk, laplace, scale, coupling, log
     dtype = jnp.result_type(float)
     mu = jnp.full((d,), 1 / math.sqrt(d), dtype)  # |mu| = 1
     # Position i (0-based) belongs to segment j = #{ns below i + 1}; summing each segment and then
-    # taking a cumulative sum over the few segments gives the prefix sums at every n in ns in
-    # O(n_max) work per trial.
+    # accumulating over the few segments gives the prefix sums at every n in ns in O(n_max) work
+    # per trial.
     seg = jnp.searchsorted(idx, jnp.arange(n_max), side="left")
     segments = idx.shape[0]
+    # columns w v, w (first power of the weights), then w² v, w², w² |v|² (second power)
+    power = jnp.concatenate([jnp.ones(d + 1, dtype), jnp.full(d + 2, 2.0, dtype)])
+
+    def accumulate(carry, part):
+        # prefix sums rescaled to the running largest score, as online softmax does: a prefix
+        # whose scores all lie far below a later one neither underflows nor divides 0 by 0
+        total, top = carry
+        sums, m = part
+        new = jnp.maximum(top, m)
+        total = total * jnp.exp(power * (top - new)) + sums * jnp.exp(power * (m - new))
+        return (total, new), total
 
     def prefix_means(logits, v):
-        w = jnp.exp(logits - logits.max())
+        m = jax.ops.segment_max(logits, seg, num_segments=segments)  # each segment's top score
+        w = jnp.exp(logits - m[seg])
         w2 = w * w
         stacked = jnp.concatenate(
             [w[:, None] * v, w[:, None], w2[:, None] * v, w2[:, None],
              (w2 * jnp.sum(v * v, axis=-1))[:, None]], axis=-1)
-        sums = jnp.cumsum(jax.ops.segment_sum(stacked, seg, num_segments=segments), axis=0)
+        init = (jnp.zeros(2 * d + 3, dtype), jnp.asarray(-jnp.inf, dtype))
+        _, sums = jax.lax.scan(
+            accumulate, init, (jax.ops.segment_sum(stacked, seg, num_segments=segments), m))
         num, den = sums[:, :d], sums[:, d]
         w2v, w2s, w2vv = sums[:, d + 1:2 * d + 1], sums[:, 2 * d + 1], sums[:, 2 * d + 2]
         return num / den[:, None], den, w2s, w2v, w2vv
@@ -386,7 +400,9 @@ def noisy_attention_errors(
 
     Trial ``j`` draws from ``jax.random.split(key, trials)[j]`` (split in three: scores, values,
     noise), so a trial's numbers do not depend on how many trials run; the trials run in chunks
-    of up to 8, so memory grows with ``8 max(ns)``, not with ``trials max(ns)``.
+    of up to 8, so memory grows with ``8 max(ns)``, not with ``trials max(ns)``. The prefix sums
+    are rescaled to the running largest score (as online softmax does), so scores of any size
+    are safe, however far the first tokens' scores lie below a later one's.
 
     Returns ``(err, spread)``, arrays ``(trials, len(ns))``: the relative error, and the
     delta-method scale ``sqrt(sum_i p_i^2 |v_i - o|^2) / |o|``; for independent noise with

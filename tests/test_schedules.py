@@ -317,6 +317,15 @@ def test_sgd_deterministic_case() -> None:
     np.testing.assert_allclose(run.weighted_excess, [0.5 * 2 + 0.5 * 1.5 + 0.25 * 1 + 0.75] * 3)
 
 
+def test_sgd_long_schedule_past_the_padding() -> None:
+    # T = 1500 > 1024: the rates are zero-padded to 2048. p = 0: θ_T = 1 - 1499·η, excess θ_T + 1
+    eta = np.full(1500, 1e-4)
+    run = sch.simulate_sgd_abs(jax.random.key(0), eta, n_paths=2, p=0.0)
+    np.testing.assert_allclose(run.final_excess, [2 - 1499e-4] * 2, rtol=1e-12)
+    weighted = 1e-4 * sum(2 - t * 1e-4 for t in range(1500))  # θ_t + 1 = 2 - (t - 1)·η
+    np.testing.assert_allclose(run.weighted_excess, [weighted] * 2, rtol=1e-12)
+
+
 def test_sgd_left_of_the_minimiser() -> None:
     # p = 0, θ_1 = 1, η_1 = 3: θ_2 = -2, one unit left of θ* = -1, where the excess loss is |θ + 1|
     run = sch.simulate_sgd_abs(jax.random.key(0), [3.0, 0.25], n_paths=2, p=0.0, record=True)

@@ -244,6 +244,13 @@ def test_projected_gradient_ends_at_the_best_vertex():
     _, h_best = smx.min_entropy_vertex(6, 1.0)
     assert abs(float(h.min()) - float(h_best)) < 1e-12
     np.testing.assert_allclose(np.asarray(h), np.asarray(smx.entropy(x)), rtol=1e-14)
+    # one step from the uniform starts, against the closed-form gradient dH/dx_i = -p_i (x_i - E_p x)
+    key, beta, lr = jax.random.key(2), 2.0, 0.3
+    x0 = np.asarray(jax.random.uniform(key, (8, 5), minval=-beta, maxval=beta))
+    p = _np_softmax(x0)
+    grad = -p * (x0 - np.sum(p * x0, axis=1, keepdims=True))
+    one, _ = smx.projected_gradient_min_entropy(key, 5, beta, starts=8, steps=1, lr=lr)
+    np.testing.assert_allclose(np.asarray(one), np.clip(x0 - lr * grad, -beta, beta), rtol=1e-14)
     # the defaults: 256 starts of 500 steps at lr = n; with lr = n / 100 the same 500 steps are
     # too few to reach a vertex (the step then moves a coordinate by ~beta/100)
     x, h = smx.projected_gradient_min_entropy(jax.random.key(1), 6, 1.0)
@@ -314,20 +321,25 @@ def test_noise_kappa_matches_quadrature(noise, scale):
     np.testing.assert_allclose(smx.noise_kappa(noise, scale), float(kappa), rtol=1e-13)
 
 
-@pytest.mark.parametrize("noise", ["gaussian", "laplace"])
-def test_noisy_attention_errors_match_direct_attention(noise):
-    """The prefix-sum kernel reproduces attention() on the same draw, for every n."""
+@pytest.mark.parametrize(("noise", "logit_scale"), [("gaussian", 1.5), ("laplace", 1.5), ("gaussian", 250.0)])
+def test_noisy_attention_errors_match_direct_attention(noise, logit_scale):
+    """The prefix-sum kernel reproduces attention() on the same draw, for every n.
+
+    At ``logit_scale = 250`` the largest score is ~500: ``e^{2 x}`` overflows unless the kernel
+    subtracts the largest score first; p is then nearly one-hot, and the spread cancels to
+    rounding.
+    """
     ns = [3, 8, 20]
     key = jax.random.key(5)
     err, spread = smx.noisy_attention_errors(key, ns, d=3, trials=4, noise=noise, scale=0.7,
-                                             coupling=0.2, logit_scale=1.5)
+                                             coupling=0.2, logit_scale=logit_scale)
     assert err.shape == spread.shape == (4, 3)
     # regenerate the draw exactly as the kernel does: trial j from split(key, trials)[j]
     draw = jax.random.normal if noise == "gaussian" else jax.random.laplace
     s, z, xi = [], [], []
     for trial_key in jax.random.split(key, 4):
         ks, kz, ke = jax.random.split(trial_key, 3)
-        s.append(1.5 * np.asarray(jax.random.normal(ks, (20,))))
+        s.append(logit_scale * np.asarray(jax.random.normal(ks, (20,))))
         z.append(np.asarray(jax.random.normal(kz, (20, 3))))
         xi.append(np.asarray(draw(ke, (20,))))
     s, z, xi = np.array(s), np.array(z), np.array(xi)
@@ -338,9 +350,14 @@ def test_noisy_attention_errors_match_direct_attention(noise):
         o = np.sum(p[..., None] * v[:, :n], axis=1)
         o_noisy = np.sum(_np_softmax(s[:, :n] + eps[:, :n])[..., None] * v[:, :n], axis=1)
         norm_o = np.linalg.norm(o, axis=-1)
-        np.testing.assert_allclose(err[:, j], np.linalg.norm(o_noisy - o, axis=-1) / norm_o, rtol=1e-10)
         sp2 = np.sum(p**2 * np.sum((v[:, :n] - o[:, None]) ** 2, axis=-1), axis=-1)
-        np.testing.assert_allclose(spread[:, j], np.sqrt(sp2) / norm_o, rtol=1e-9)
+        direct = np.linalg.norm(o_noisy - o, axis=-1) / norm_o, np.sqrt(sp2) / norm_o
+        if logit_scale < 10:
+            np.testing.assert_allclose(err[:, j], direct[0], rtol=1e-10)
+            np.testing.assert_allclose(spread[:, j], direct[1], rtol=1e-9)
+        else:  # the noise rarely moves the top score: err ~ 0 as well as the spread
+            np.testing.assert_allclose(err[:, j], direct[0], rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(spread[:, j], direct[1], atol=1e-6)
 
 
 def test_noisy_attention_defaults_are_the_documented_ones():
@@ -355,9 +372,9 @@ def test_noisy_attention_defaults_are_the_documented_ones():
 
 
 def test_noisy_attention_no_noise_no_error():
-    # the shapes of the reference test above (one compilation serves both)
-    err, _ = smx.noisy_attention_errors(jax.random.key(0), [3, 8, 20], d=3, trials=4, scale=0.0,
-                                        logit_scale=1.5)
+    # 11 trials (prime, > 8) run in chunks of 1
+    err, spread = smx.noisy_attention_errors(jax.random.key(0), [3, 8, 20], d=3, trials=11, scale=0.0)
+    assert err.shape == spread.shape == (11, 3) and np.all(spread > 0)
     assert np.all(err < 1e-14)  # rounding only: the two prefix sums may be fused differently
 
 
@@ -365,6 +382,8 @@ def test_noisy_attention_no_noise_no_error():
     ("kwargs", "match"),
     [
         ({"ns": [8, 4]}, "strictly increasing"),
+        ({"ns": [4, 4]}, "ns must be strictly increasing"),
+        ({"ns": [[4, 8]]}, "ns must be a non-empty 1-D sequence of integers"),
         ({"ns": [0, 4]}, "ns\\[i\\] must be >= 1"),
         ({"ns": [2.0, 4.0]}, "integers"),
         ({"ns": []}, "integers"),
@@ -466,6 +485,13 @@ def test_rms_bad_input(err, match):
         smx.rms(err)
 
 
+def test_rms_edge_shapes_and_integer_input():
+    # two trials and one length are enough; integers are read as float64 (2^33 squared would
+    # overflow int64)
+    assert smx.rms([[3.0], [4.0]]) == pytest.approx([math.sqrt(12.5)], rel=1e-15)
+    np.testing.assert_array_equal(smx.rms(np.full((2, 2), 2**33, dtype=np.int64)), [2.0**33] * 2)
+
+
 def test_rms_ratio_bad_input():
     err = np.ones((4, 3))
     with pytest.raises(ValueError, match=r"spread must be positive \(its logarithm is taken\)"):
@@ -509,6 +535,28 @@ def test_error_exponent_standard_errors():
     m = np.mean(err**2, axis=0)
     grad = 0.5 * c / m  # d slope / d mean(err_j^2)
     np.testing.assert_allclose(se, np.sqrt(grad @ np.cov((err**2).T) @ grad / 300), rtol=1e-12)
+    # the window's ends are included: (64, 1024) fits the last three lengths, (16, 64) the first two
+    for window, cols in (((64, 1024), [1, 2, 3]), ((16, 64), [0, 1])):
+        slope, _ = smx.error_exponent(ns, err, window=window)
+        fit = np.polyfit(np.log(ns[cols]), np.log(smx.rms(err[:, cols])), 1)[0]
+        np.testing.assert_allclose(slope, fit, rtol=1e-12)
+
+
+def test_error_exponent_against_a_reference_standard_error():
+    # the slope of log(rms(err)/rms(ref)); its delta-method SE from the joint covariance of the
+    # squares of err and ref (paired trials), gradient (c/m_err, -c/m_ref)/2
+    ns = np.array([16, 64, 256, 1024])
+    rng = np.random.default_rng(7)
+    ref = rng.gamma(2.0, size=(300, 4)) * ns**-0.5
+    err = ref * rng.gamma(5.0, size=(300, 4)) * ns**0.1
+    slope, se = smx.error_exponent(ns, err, window=(1, 10**6), reference=ref)
+    fit = np.polyfit(np.log(ns), np.log(smx.rms(err) / smx.rms(ref)), 1)[0]
+    np.testing.assert_allclose(slope, fit, rtol=1e-12)
+    x = np.log(ns)
+    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
+    grad = np.concatenate([0.5 * c / np.mean(err**2, axis=0), -0.5 * c / np.mean(ref**2, axis=0)])
+    cov = np.cov(np.concatenate([err**2, ref**2], axis=1).T)
+    np.testing.assert_allclose(se, np.sqrt(grad @ cov @ grad / 300), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -524,6 +572,7 @@ def test_error_exponent_standard_errors():
         ({"reference": np.zeros((4, 3))}, "reference must be positive"),
         ({"window": (0, 100)}, "lo must be >= 1"),
         ({"window": (1, 2.5)}, "hi must be an integer"),
+        ({"window": (1, 100, 5)}, "longer than argument 1"),
     ],
 )
 def test_error_exponent_bad_input(kwargs, match):
