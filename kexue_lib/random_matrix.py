@@ -99,6 +99,7 @@ DEFAULT_STEPS = 64
 # Entries per batch of full matrices (float32: 16 MiB), and per chunk of bidiagonal samples.
 _BATCH_ENTRIES = 2**22
 _BATCH_MATRICES = 64
+_FLAT = 2**20  # entries per call of the compiled random number generator
 _CHUNK_ENTRIES = 2**20
 
 
@@ -247,7 +248,7 @@ def _bidiagonal_extreme(alpha: np.ndarray, beta: np.ndarray, which: str) -> np.n
         pad_d, sign = np.zeros((rows, size - k)), -1.0
     diag = np.concatenate([sign * d, pad_d], axis=1)
     off = np.pad(e, ((0, 0), (0, size - k)))  # a zero couples the pad to nothing
-    chunk = max(1, min(2**18 // size, 1 << (rows - 1).bit_length()))  # few shapes to compile
+    chunk = max(1, 2**18 // size)  # one shape per size: one compilation
     out = np.empty(rows)
     with jax.enable_x64(True):
         for start in range(0, rows, chunk):
@@ -350,48 +351,53 @@ def extreme_singular_values(
 # Monte Carlo samples of the extreme singular values
 
 
-def _dist_branches(n: int, m: int) -> list:
+@jax.jit
+def _flat_entries(key: jax.Array, dist_index: jax.Array) -> jax.Array:
+    """:data:`_FLAT` iid entries of the distribution ``DISTRIBUTIONS[dist_index]``, float32.
+
+    One fixed size and a traced switch over the distributions: a single compilation serves
+    every shape and distribution (compiling the random number generator is the slow part).
+    """
     f32 = jnp.dtype(jnp.float32)
-    return [partial(_entries, shape=(n, m), dist=d, dtype=f32) for d in DISTRIBUTIONS]
+    branches = [partial(_entries, shape=(_FLAT,), dist=d, dtype=f32) for d in DISTRIBUTIONS]
+    return jax.lax.switch(dist_index, branches, key)
 
 
-@partial(jax.jit, static_argnames=("n", "m"))
-def _matrix_batch(keys: jax.Array, dist_index: jax.Array, n: int, m: int) -> jax.Array:
-    """One seeded ``n × m`` float32 matrix per key; the distribution is a traced switch."""
-    return jax.vmap(lambda k: jax.lax.switch(dist_index, _dist_branches(n, m), k))(keys)
+def _draw(key: jax.Array, count: int, dist: str) -> np.ndarray:
+    """``count`` entries of ``dist`` (NumPy float32), from :data:`_FLAT`-sized chunks of ``key``."""
+    index = jnp.asarray(DISTRIBUTIONS.index(dist))
+    chunks = [np.asarray(_flat_entries(jax.random.fold_in(key, c), index))
+              for c in range(-(-count // _FLAT))]
+    return np.concatenate(chunks)[:count]
 
 
-@partial(jax.jit, static_argnames=("n", "m", "steps"))
-def _lanczos_batch(keys: jax.Array, dist_index: jax.Array, n: int, m: int, steps: int) -> Bidiagonal:
-    """Golub–Kahan–Lanczos coefficients of one seeded ``n × m`` matrix (``n ≥ m``) per key."""
-
-    def one(k: jax.Array) -> Bidiagonal:
-        w = jax.lax.switch(dist_index, _dist_branches(n, m), k)
-        return _golub_kahan(w, jax.random.normal(jax.random.fold_in(k, 2), (m,), jnp.float32), steps)
-
-    return jax.vmap(one)(keys)
+@partial(jax.jit, static_argnames=("steps",))
+def _lanczos_batch(w: jax.Array, v0: jax.Array, steps: int) -> Bidiagonal:
+    """Golub–Kahan–Lanczos coefficients of each matrix of a stack ``w`` (g, n, m), start ``v0``."""
+    return jax.vmap(lambda a, b: _golub_kahan(a, b, steps))(w, v0)
 
 
 def _matrix_samples(key: jax.Array, n: int, m: int, samples: int, dist: str, steps: int) -> Extremes:
-    """Extremes of ``samples`` matrices, keys split from ``key``, in batches of a fixed size.
+    """Extremes of ``samples`` seeded ``n × m`` matrices (``n ≥ m``), in groups of a fixed size.
 
-    ``steps ≥ m``: the SVD of each matrix; otherwise ``steps`` Lanczos steps. The last batch is
-    padded with repeated keys (computed, then dropped), so each shape compiles once.
+    Group ``g`` draws its matrices from ``fold_in(key, g)`` (so the draws depend on ``key``,
+    the shape and ``dist`` only, and one key gives coupled matrices for every distribution).
+    ``steps ≥ m``: LAPACK's SVD of each matrix (NumPy); otherwise ``steps`` Lanczos steps from a
+    Gaussian start drawn from a second stream. The last group is cut to size.
     """
-    # a batch size that depends on the shape only (a power of two below the sample count), so
-    # that calls with different sample counts share one compilation
-    batch = max(1, min(_BATCH_MATRICES, _BATCH_ENTRIES // (n * m), 1 << (samples - 1).bit_length()))
-    keys = jax.random.split(key, samples)
-    pad = -samples % batch
-    keys = jnp.concatenate([keys, keys[:pad]]) if pad else keys
-    index = jnp.asarray(DISTRIBUTIONS.index(dist))
+    group = max(1, min(_BATCH_MATRICES, _BATCH_ENTRIES // (n * m)))
     parts = []
-    for i in range(0, len(keys), batch):
+    for g, start in enumerate(range(0, samples, group)):
+        rows = min(group, samples - start)
+        k = jax.random.fold_in(key, g)
+        w = _draw(k, group * n * m, dist).reshape(group, n, m)
         if steps >= m:
-            parts.append(_svd_extremes(_matrix_batch(keys[i:i + batch], index, n, m)))
+            parts.append(_svd_extremes(w[:rows]))
         else:
-            parts.append(_ritz(*_lanczos_batch(keys[i:i + batch], index, n, m, steps)))
-    return Extremes(*(np.concatenate([p[j] for p in parts])[:samples] for j in range(4)))
+            v0 = _draw(jax.random.fold_in(k, 2**31 - 1), group * m, "normal").reshape(group, m)
+            bd = _lanczos_batch(jnp.asarray(w), jnp.asarray(v0), steps)
+            parts.append(_ritz(np.asarray(bd.alpha)[:rows], np.asarray(bd.beta)[:rows]))
+    return Extremes(*(np.concatenate([p[j] for p in parts]) for j in range(4)))
 
 
 def _numpy_rng(key: jax.Array) -> np.random.Generator:
@@ -769,18 +775,25 @@ def largest_entry_mean(n: int, m: int) -> float:
     return _largest_entry_expectation(n, m, lambda a: a)
 
 
-def largest_entry_prediction(n: int, m: int) -> float:
-    """``E σ_max`` for Student t₃ entries, with the largest entry ``a`` as a rank-one spike.
+def largest_entry_prediction(n: int, m: int, *, statistic: str = "mean") -> float:
+    """``E σ_max`` (or its median) for Student t₃ entries, the largest entry ``a`` as a rank-one spike.
 
     A single entry ``a`` added to an ``n × m`` matrix of unit-variance noise moves the top
-    singular value to ``√((a² + n)(a² + m))/a`` once ``a > (nm)^{1/4}`` and leaves it at the bulk
-    edge ``√n + √m`` below (Benaych-Georges & Nadakuditi 2012); the prediction averages that
-    over the law of the largest entry (:func:`largest_entry_mean`).
+    singular value to ``g(a) = √((a² + n)(a² + m))/a`` once ``a > (nm)^{1/4}`` and leaves it at
+    the bulk edge ``√n + √m`` below (Benaych-Georges & Nadakuditi 2012). ``statistic="mean"``
+    averages ``g`` over the law of the largest entry (:func:`largest_entry_mean`);
+    ``"median"`` is ``g`` at the median of the largest entry (``g`` does not decrease), the
+    robust version: ``σ_max`` of t₃ entries has no fourth moment, so Monte Carlo standard
+    errors of its mean are unreliable, while order statistics give intervals for its median.
     """
     n, m = _check_shape(n, m)
+    validate.choice("statistic", statistic, ("mean", "median"))
     threshold, edge = (n * m) ** 0.25, math.sqrt(n) + math.sqrt(m)
 
     def spike(a: float) -> float:
         return math.sqrt((a * a + n) * (a * a + m)) / a if a > threshold else edge
 
+    if statistic == "median":  # the largest of K entries has median Q(2^{-1/K})
+        tail = -math.expm1(-math.log(2.0) / (n * m))
+        return spike(scipy_stats.t.isf(tail / 2, 3) / math.sqrt(3.0))
     return _largest_entry_expectation(n, m, spike, kink=threshold)

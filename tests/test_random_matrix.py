@@ -326,6 +326,9 @@ def test_largest_entry() -> None:
     direct = integrate.quad(lambda y: spike(y) * pdf * t3.pdf(math.sqrt(3) * y), 0, 1)[0] + integrate.quad(
         lambda y: spike(y) * pdf * t3.pdf(math.sqrt(3) * y), 1, np.inf)[0]
     assert abs(rm.largest_entry_prediction(1, 1) - direct) < 1e-8
+    # the median: g at the median of the largest entry, here of one |t3|/√3 entry
+    median_entry = t3.ppf(0.75) / math.sqrt(3)
+    assert abs(rm.largest_entry_prediction(1, 1, statistic="median") - spike(median_entry)) < 1e-12
     rng = np.random.default_rng(0)
     maxima = np.abs(rng.standard_t(3, (20_000, 64))).max(axis=1) / math.sqrt(3)
     mean, se = stats.mean_se(maxima)
@@ -356,4 +359,6 @@ def test_bad_input() -> None:
         rm.golub_kahan(jnp.ones((5, 3)), 4)
     with pytest.raises(ValueError, match="dist must be"):
         rm.random_matrix(key, 2, 2, dist="gamma")
+    with pytest.raises(ValueError, match="statistic must be"):
+        rm.largest_entry_prediction(4, 4, statistic="mode")
     assert rm.spectral_norm_mc(jax.random.PRNGKey(0), 3, 2, 10)[0] > 0  # a legacy key is a key
