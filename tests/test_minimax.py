@@ -8,6 +8,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+import scipy.optimize
 import sympy as sp
 
 from kexue_lib import minimax as mm
@@ -273,6 +274,20 @@ def test_best_polynomial_passes_dps_on() -> None:
     assert not _close(mm.best_polynomial(mpmath.exp, 1, 0, 1).error, e, 1e-41 * e)
 
 
+def test_defaults_are_the_documented_ones() -> None:
+    """dps = 30 (and tol = 10^(5 − dps)) by default, in every entry point: the same answer as
+    with the values passed, a different one at dps = 31."""
+    args = (mpmath.cos, 3, 0, 2)
+    assert mm.best_polynomial(*args) == mm.best_polynomial(*args, parity=None, dps=30)
+    assert mm.best_polynomial(*args) != mm.best_polynomial(*args, dps=31)
+    assert mm.remez(*args) == mm.remez(*args, parity=None, dps=30, tol=1e-25, max_iterations=60)
+    assert mm.remez(*args) != mm.remez(*args, dps=31)
+    family = mm.remez_family(mpmath.cos, 3, 0, 2, t=1, r=0)
+    assert family == mm.remez(*args)
+    assert family == mm.remez_family(mpmath.cos, 3, 0, 2, t=1, r=0, dps=30, tol=1e-25, max_iterations=60)
+    assert family != mm.remez_family(mpmath.cos, 3, 0, 2, t=1, r=0, dps=31)
+
+
 def test_remez_record() -> None:
     run = mm.remez(mpmath.exp, 6, -1, 1)
     levels = [h for h, _ in run.history]
@@ -460,6 +475,59 @@ def test_evaluate_matches_mpmath_polyval() -> None:
         mm.evaluate([], 1)
 
 
+def test_error_extrema_samples_the_documented_grid_and_defaults() -> None:
+    """e is sampled first at the grid + 1 points (a+b)/2 − (b−a)/2·cos(kπ/grid), in order;
+    grid = 200 and dps = 30 are the defaults."""
+    calls: list = []
+
+    def f(t: mpmath.mpf) -> mpmath.mpf:
+        calls.append(t)
+        return mpmath.sin(3 * t)
+
+    a, b = mpmath.mpf("-0.5"), mpmath.mpf(2)
+    for grid in (200, 37):
+        calls.clear()
+        mm.error_extrema(f, [0, 1], a, b, grid=grid)
+        with mpmath.workdps(DPS):
+            want = [(a + b) / 2 - (b - a) / 2 * mpmath.cospi(mpmath.mpf(k) / grid) for k in range(grid + 1)]
+        assert all(abs(c - w) < 1e-29 for c, w in zip(calls[: grid + 1], want, strict=True))
+        assert calls[0] == a and calls[grid] == b and len(calls) > grid + 1  # then the refinements
+    default = mm.error_extrema(f, [0, 1], a, b)
+    assert len(default) == 3 and default == mm.error_extrema(f, [0, 1], a, b, grid=200, dps=30)
+    assert default != mm.error_extrema(f, [0, 1], a, b, dps=31)
+    assert default != mm.error_extrema(f, [0, 1], a, b, grid=201)
+
+
+@pytest.mark.parametrize("dps", [30, 40])
+def test_error_extrema_positions_to_half_the_digits_and_values_to_all(dps: int) -> None:
+    """A grid that misses the extrema cos(kπ/5) of T_5/16 (47 points): each is refined to
+    2·10^(−⌊dps/2⌋) in position, so to about 10^(−dps) in value (the peaks are parabolic)."""
+    x = sp.symbols("x")
+    coefficients = [sp.Rational(c) for c in sp.Poly(x**5 - sp.chebyshevt(5, x) / 16, x).all_coeffs()[::-1]]
+    with mpmath.workdps(dps):
+        coef = [mpmath.mpf(c.p) / c.q for c in coefficients]
+    extrema = mm.error_extrema(lambda t: t**5, coef, -1, 1, grid=46, dps=dps)
+    with mpmath.workdps(DPS):
+        want = sorted(mpmath.cospi(mpmath.mpf(k) / 5) for k in range(6))
+        assert max(abs(e.x - w) for e, w in zip(extrema, want, strict=True)) < 2 * 10.0 ** -(dps // 2)
+        assert max(abs(abs(e.value) - mpmath.mpf(1) / 16) for e in extrema) < 10.0 ** (1 - dps)
+
+
+def test_error_extrema_at_a_corner() -> None:
+    """e = 1/8 − (3u if u > 0 else −u) − u²/3, u = x − c: the peak 1/8 at the corner c, off the
+    grid, to the bracket floor 10^(5 − dps) of the interval times the slope."""
+    c = mpmath.mpf("0.1234567")
+
+    def f(t: mpmath.mpf) -> mpmath.mpf:  # p = 0: e = −f
+        u = t - c
+        return (3 * u if u > 0 else -u) + u * u / 3 - mpmath.mpf(1) / 8
+
+    extrema = mm.error_extrema(f, [0], -1, 1, grid=45)
+    peak = max(extrema, key=lambda e: e.value)
+    assert abs(peak.value - mpmath.mpf(1) / 8) < 1e-24 and abs(peak.x - c) < 1e-24
+    assert [e.sign for e in extrema] == [-1, 1, -1]
+
+
 def test_error_extrema_of_a_chebyshev_error_curve() -> None:
     """p = x^5 − T_5/16 against x^5: extrema ±1/16 at cos(kπ/5), signs alternating."""
     x = sp.symbols("x")
@@ -573,8 +641,14 @@ def test_discrete_minimax_of_a_chebyshev_error() -> None:
     opt, delta = mm.discrete_minimax(grid, grid**3, range(3))
     assert abs(opt - 0.25) < 1e-9
     np.testing.assert_allclose(delta, [0, -0.75, 0], atol=1e-8)
-    with pytest.raises(ValueError, match="values"):
+    # an error curve sampled in mpmath is taken as it is, in float64
+    opt_mp, delta_mp = mm.discrete_minimax(grid, [mpmath.mpf(float(v)) / 4 for v in t3], range(3))
+    assert opt_mp == mm.discrete_minimax(grid, t3 / 4, range(3))[0] and np.max(np.abs(delta_mp)) < 1e-8
+    with pytest.raises(ValueError, match=r"^values must be 203 finite numbers, one per point, "
+                       r"got shape \(202,\)$"):
         mm.discrete_minimax(grid, grid[:-1], range(3))
+    with pytest.raises(ValueError, match=r"^values must be 203 finite numbers"):
+        mm.discrete_minimax(grid, np.where(grid > 0.5, np.inf, grid), range(3))
     with pytest.raises(ValueError, match=r"^points must be a non-empty list of finite numbers$"):
         mm.discrete_minimax([], [], range(3))
 
@@ -597,3 +671,16 @@ def test_levelled_system_and_polynomial_helpers() -> None:
     with pytest.raises(mm.ConvergenceError, match=r"^the levelled system on the reference is singular "
                        r"\(two reference points coincide at the working precision\)$"):
         mm._solve((0, 1), [mpmath.mpf(0), mpmath.mpf(1), mpmath.mpf(0)], [0, 1, 0])
+
+
+def test_linear_programs_report_a_solver_failure(monkeypatch) -> None:
+    """A HiGHS status other than optimal (0) or infeasible (2) is an error, with its message."""
+
+    def failing(*args: object, **kwargs: object) -> object:
+        return scipy.optimize.OptimizeResult(status=4, message="numerical difficulties", x=None, fun=None)
+
+    monkeypatch.setattr(mm.scipy.optimize, "linprog", failing)
+    with pytest.raises(RuntimeError, match=r"^linprog failed: numerical difficulties$"):
+        mm.wrong_sign_direction([0.0, 1.0], [1, -1], [0, 1])
+    with pytest.raises(RuntimeError, match=r"^linprog failed: numerical difficulties$"):
+        mm.discrete_minimax([0.0, 1.0], [0.0, 1.0], [0])
