@@ -73,6 +73,7 @@ __all__ = [
     "schedule_headroom",
     "singular_value_iterates",
     "sv_error_profile",
+    "svd",
     "top_singular_triplet",
     "topk_loss",
 ]
@@ -316,10 +317,29 @@ def newton_schulz(
     return _newton_schulz(M, table, safety, M.shape[0] < M.shape[1], precision, normalize)
 
 
+def svd(M: ArrayLike, *, compute_uv: bool = True) -> jax.Array | tuple[jax.Array, jax.Array, jax.Array]:
+    """The thin SVD ``U Σ Vᵀ`` of a 2-D (or batched) ``M``: ``(u, s, vt)``, or ``s`` alone.
+
+    The same factorisation as ``jnp.linalg.svd(M, full_matrices=False)``, but on the CPU by
+    LAPACK's QR-iteration driver (``SvdAlgorithm.QR``, gesvd), which is about 30 times faster
+    there than JAX's default for the small matrices of the book (100×50 in float64: ~2.6 ms
+    against ~85 ms), and as accurate (backward stable). Elsewhere JAX's default algorithm. Singular
+    values come in decreasing order; differentiable and usable under ``jit``, ``vmap``, ``grad``.
+    Every kernel of the library takes its SVDs from here.
+    """
+    M = validate.array("M", M)
+    if M.ndim < 2:
+        raise ValueError(f"M must be a matrix (or a batch of them), got shape {tuple(M.shape)}")
+    algorithm = (jax.lax.linalg.SvdAlgorithm.QR if jax.default_backend() == "cpu"
+                 else jax.lax.linalg.SvdAlgorithm.DEFAULT)
+    result = jax.lax.linalg.svd(M, full_matrices=False, compute_uv=compute_uv, algorithm=algorithm)
+    return tuple(result) if compute_uv else result
+
+
 @jax.jit
 def _msign_svd(m: jax.Array) -> jax.Array:
     work = m.astype(jnp.float32) if m.dtype in (jnp.bfloat16, jnp.float16) else m
-    u, s, vt = jnp.linalg.svd(work, full_matrices=False)
+    u, s, vt = svd(work)
     # Singular values at the rounding level of the largest count as zero (msign of a zero block is 0).
     keep = s > s[0] * jnp.finfo(work.dtype).eps * max(work.shape)
     return ((u * keep.astype(work.dtype)) @ vt).astype(m.dtype)
@@ -332,7 +352,7 @@ def nuclear_norm(M: ArrayLike) -> jax.Array:
     ``vmap``; the dual objective of the spectral-sphere problem is built from it.
     """
     M = validate.array("M", M, ndim=2)
-    return jnp.sum(jnp.linalg.svd(M, compute_uv=False))
+    return jnp.sum(svd(M, compute_uv=False))
 
 
 def msign(

@@ -95,7 +95,7 @@ def sphere_norm(W: ArrayLike, norm: str = "spectral") -> jax.Array:
     W = validate.array("W", W, ndim=2)
     if _norm_name(norm) == "frobenius":
         return jnp.linalg.norm(W)
-    return jnp.linalg.svd(W, compute_uv=False)[0]
+    return polar.svd(W, compute_uv=False)[0]
 
 
 def normal_basis(
@@ -133,7 +133,7 @@ def normal_basis(
             raise ValueError("theta='power' gives only the top singular pair; use theta='svd' for k > 1")
         _s, u, v = polar.top_singular_triplet(W, tol=float(jnp.finfo(W.dtype).eps) ** 0.5)
         return jnp.outer(u, v)[None]
-    u, _s, vt = jnp.linalg.svd(W, full_matrices=False)
+    u, _s, vt = polar.svd(W)
     u, v = u[:, :k], vt[:k].T
     if rotation is not None:
         r = validate.array("rotation", rotation, ndim=2).astype(W.dtype)
@@ -456,12 +456,12 @@ def _descent(
     grad_fn = jax.value_and_grad(lambda w: loss_fn(w, *data))
 
     def measure(w: ArrayLike) -> jax.Array:
-        return jnp.linalg.norm(w) if norm == "frobenius" else jnp.linalg.svd(w, compute_uv=False)[0]
+        return jnp.linalg.norm(w) if norm == "frobenius" else polar.svd(w, compute_uv=False)[0]
 
     def theta_of(w: ArrayLike) -> jax.Array:
         if norm == "frobenius":
             return w / jnp.linalg.norm(w)
-        u, _s, vt = jnp.linalg.svd(w, full_matrices=False)
+        u, _s, vt = polar.svd(w)
         return jnp.outer(u[:, 0], vt[0])
 
     def step(w: ArrayLike, eta: ArrayLike) -> tuple[jax.Array, tuple]:
@@ -583,7 +583,7 @@ def random_tangent(key: jax.Array, thetas: ArrayLike, count: int) -> jax.Array:
         phi = jax.random.normal(k, thetas.shape[1:], dtype=thetas.dtype)
         coef = jnp.linalg.solve(gram, jnp.einsum("inm,nm->i", thetas, phi))
         phi = phi - jnp.einsum("i,inm->nm", coef, thetas)
-        return phi / jnp.linalg.svd(phi, compute_uv=False)[0]
+        return phi / polar.svd(phi, compute_uv=False)[0]
 
     return jax.vmap(one)(jax.random.split(key, count))
 
@@ -633,7 +633,7 @@ def _projected_gradient(loss_fn: Any, w0: jax.Array, lr: jax.Array, steps: int, 
     grad = jax.grad(lambda w: loss_fn(w, *data))
 
     def step(w: jax.Array, _: None) -> tuple[jax.Array, None]:
-        u, s, vt = jnp.linalg.svd(w - lr * grad(w), full_matrices=False)
+        u, s, vt = polar.svd(w - lr * grad(w))
         return (u * jnp.minimum(s, 1.0)) @ vt, None
 
     return jax.lax.scan(step, w0, None, length=steps)[0]
@@ -666,7 +666,7 @@ def relative_gap(W: ArrayLike) -> jax.Array:
     W = validate.array("W", W)
     if W.ndim < 2 or min(W.shape[-2:]) < 2:
         raise ValueError(f"W must be a matrix (or a stack) with at least 2 singular values, got {W.shape}")
-    s = jnp.linalg.svd(W, compute_uv=False)
+    s = polar.svd(W, compute_uv=False)
     return 1 - s[..., 1] / s[..., 0]
 
 
@@ -730,7 +730,7 @@ def contraction_rate(tangent: ArrayLike, *, floor: float = 1e-12, skip: int = 2)
 
 def _tied_pair(W: jax.Array, tie_tol: float) -> tuple[jax.Array, jax.Array]:
     """The SVD's bases ``U₂, V₂`` of a top singular value repeated exactly twice (else ValueError)."""
-    u, s, vt = jnp.linalg.svd(W, full_matrices=False)
+    u, s, vt = polar.svd(W)
     s = np.asarray(s, dtype=np.float64)
     if s[0] - s[1] > tie_tol * s[0] or (s.size > 2 and s[1] - s[2] <= tie_tol * s[0]):
         raise ValueError(f"W's top singular value must be repeated exactly twice (to {tie_tol:g} relative), "

@@ -409,3 +409,19 @@ def test_flat_default_follows_the_cushion() -> None:
     flat5 = [float(c) for c in polar.flat_odd_polynomial(5)]
     assert max(abs(float(a) - b) for a, b in zip(paper.coefficients[-1], flat5, strict=True)) < 1e-8
     assert exact.coefficients[6] != paper.coefficients[6]
+
+
+@pytest.mark.parametrize("shape", [(7, 4), (4, 7), (3, 6, 4)])
+def test_svd_is_the_thin_svd_and_differentiable(shape: tuple[int, ...]) -> None:
+    m = jax.random.normal(jax.random.key(3), shape, dtype=jnp.float64)
+    u, s, vt = polar.svd(m)
+    k = min(shape[-2:])
+    assert u.shape == (*shape[:-1], k) and vt.shape == (*shape[:-2], k, shape[-1])
+    np.testing.assert_allclose((u * s[..., None, :]) @ vt, m, atol=1e-13)
+    np.testing.assert_allclose(s, np.linalg.svd(np.asarray(m), compute_uv=False), rtol=1e-13)
+    assert bool(jnp.all(s[..., :-1] >= s[..., 1:]))
+    np.testing.assert_allclose(polar.svd(m, compute_uv=False), s, rtol=1e-14)
+    if len(shape) == 2:  # d‖M‖_*/dM = U Vᵀ
+        np.testing.assert_allclose(jax.grad(polar.nuclear_norm)(m), u @ vt, atol=1e-12)
+    with pytest.raises(ValueError, match="M must be a matrix"):
+        polar.svd(jnp.ones(3))
