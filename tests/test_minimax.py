@@ -306,9 +306,14 @@ def test_convergence_error_when_iterations_run_out() -> None:
         mm.remez(mpmath.exp, 8, -1, 1, max_iterations=1, dps=20)
     with pytest.raises(mm.ConvergenceError, match=r"tol = 0.001"):
         mm.remez(mpmath.exp, 8, -1, 1, max_iterations=1, tol=1e-3)
+    with pytest.raises(mm.ConvergenceError, match=r"no convergence in 1 exchanges: .* tol = 0.001"):
+        mm.remez_family(mpmath.exp, 8, -1, 1, t=1, r=0, max_iterations=1, tol=1e-3)
+    with pytest.raises(mm.ConvergenceError, match=r"tol = 1.0e-15"):
+        mm.remez_family(mpmath.exp, 8, -1, 1, t=1, r=0, max_iterations=1, dps=20)
 
 
-def test_remez_stops_after_max_iterations_when_the_bracket_never_closes(monkeypatch) -> None:
+@pytest.mark.parametrize("family", [False, True])
+def test_remez_stops_after_max_iterations_when_the_bracket_never_closes(monkeypatch, family: bool) -> None:
     """With an exchange that keeps the first reference, the default cap of 60 is reached."""
     real, first = mm._exchange, []
 
@@ -319,7 +324,10 @@ def test_remez_stops_after_max_iterations_when_the_bracket_never_closes(monkeypa
 
     monkeypatch.setattr(mm, "_exchange", keep)
     with pytest.raises(mm.ConvergenceError, match="no convergence in 60 exchanges"):
-        mm.remez(mpmath.exp, 1, 0, 1)
+        if family:
+            mm.remez_family(mpmath.exp, 1, 0, 1, t=1, r=0)
+        else:
+            mm.remez(mpmath.exp, 1, 0, 1)
 
 
 @pytest.mark.parametrize(("fall", "match"), [("3e-28", "the levelled error fell"),
@@ -576,7 +584,8 @@ def test_sign_separator_coefficients_are_the_product_of_its_factors(parity: str 
     """
     x = sp.symbols("x")
     points = [sp.Rational(k, 16) for k in (1, 3, 4, 7, 9, 12, 15)]
-    for signs in ([1, -1, -1, 1, -1, 1, 1], [-1, -1, 1, 1, 1, -1, -1], [1] * 7):
+    for signs in ([1, -1, -1, 1, -1, 1, 1], [-1, -1, 1, 1, 1, -1, -1], [1] * 7,
+                  [1, 1, -1, -1, -1, -1, -1], [-1, 1, 1, -1, -1, 1, 1]):  # r = 4, 2, 0, 1, 3
         zeros = [(u + v) / 2 for u, v, s, t in zip(points, points[1:], signs, signs[1:], strict=False)
                  if s != t]
         t, rho = (1, 0) if parity is None else (2, 1 if parity == "odd" else 0)
