@@ -35,6 +35,10 @@ The theory the samples are compared with:
   fourth moment) the largest entry acts as a rank-one spike and sets ``‖W‖₂``;
 - :func:`marchenko_pastur_moment` and :func:`power_iteration_prediction`: what ``k`` steps of
   power iteration from a random start return, from the moments of the Marchenko–Pastur law.
+
+The jitted kernels (and the cached Tracy–Widom moments) are plain functions (``_*_impl``) wrapped
+by module-level ``jax.jit(...)`` (``cache(...)``) calls rather than decorated: ``make mutate``
+(mutmut) does not mutate decorated functions.
 """
 
 from __future__ import annotations
@@ -169,8 +173,7 @@ def _safe_normalise(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return x / jnp.where(norm > 0, norm, 1.0), norm
 
 
-@partial(jax.jit, static_argnames=("steps",))
-def _golub_kahan(w: jax.Array, v0: jax.Array, steps: int) -> Bidiagonal:
+def _golub_kahan_impl(w: jax.Array, v0: jax.Array, steps: int) -> Bidiagonal:
     n, m = w.shape
     dtype = w.dtype
 
@@ -190,6 +193,9 @@ def _golub_kahan(w: jax.Array, v0: jax.Array, steps: int) -> Bidiagonal:
              jnp.zeros(steps, dtype), jnp.zeros(steps, dtype))
     _us, _vs, alpha, beta = jax.lax.fori_loop(0, steps, step, state)
     return Bidiagonal(alpha, beta)
+
+
+_golub_kahan = jax.jit(_golub_kahan_impl, static_argnames=("steps",))
 
 
 def golub_kahan(W: ArrayLike, steps: int, *, key: jax.Array | None = None) -> Bidiagonal:
@@ -212,14 +218,16 @@ def _bucket(k: int) -> int:
     return max(8, 1 << (k - 1).bit_length())
 
 
-@jax.jit
-def _lowest_eigenvalues(diag: jax.Array, off: jax.Array) -> jax.Array:
+def _lowest_eigenvalues_impl(diag: jax.Array, off: jax.Array) -> jax.Array:
     """The smallest eigenvalue of each symmetric tridiagonal matrix (rows), by bisection."""
 
     def one(d: jax.Array, e: jax.Array) -> jax.Array:
         return jsl.eigh_tridiagonal(d, e, eigvals_only=True, select="i", select_range=(0, 0))[0]
 
     return jax.vmap(one)(diag, off)
+
+
+_lowest_eigenvalues = jax.jit(_lowest_eigenvalues_impl)
 
 
 def _bidiagonal_extreme(alpha: np.ndarray, beta: np.ndarray, which: str) -> np.ndarray:
@@ -351,8 +359,7 @@ def extreme_singular_values(
 # Monte Carlo samples of the extreme singular values
 
 
-@jax.jit
-def _flat_entries(key: jax.Array, dist_index: jax.Array) -> jax.Array:
+def _flat_entries_impl(key: jax.Array, dist_index: jax.Array) -> jax.Array:
     """:data:`_FLAT` iid entries of the distribution ``DISTRIBUTIONS[dist_index]``, float32.
 
     One fixed size and a traced switch over the distributions: a single compilation serves
@@ -363,6 +370,9 @@ def _flat_entries(key: jax.Array, dist_index: jax.Array) -> jax.Array:
     return jax.lax.switch(dist_index, branches, key)
 
 
+_flat_entries = jax.jit(_flat_entries_impl)
+
+
 def _draw(key: jax.Array, count: int, dist: str) -> np.ndarray:
     """``count`` entries of ``dist`` (NumPy float32), from :data:`_FLAT`-sized chunks of ``key``."""
     index = jnp.asarray(DISTRIBUTIONS.index(dist))
@@ -371,10 +381,12 @@ def _draw(key: jax.Array, count: int, dist: str) -> np.ndarray:
     return np.concatenate(chunks)[:count]
 
 
-@partial(jax.jit, static_argnames=("steps",))
-def _lanczos_batch(w: jax.Array, v0: jax.Array, steps: int) -> Bidiagonal:
+def _lanczos_batch_impl(w: jax.Array, v0: jax.Array, steps: int) -> Bidiagonal:
     """Golub–Kahan–Lanczos coefficients of each matrix of a stack ``w`` (g, n, m), start ``v0``."""
     return jax.vmap(lambda a, b: _golub_kahan(a, b, steps))(w, v0)
+
+
+_lanczos_batch = jax.jit(_lanczos_batch_impl, static_argnames=("steps",))
 
 
 def _matrix_samples(key: jax.Array, n: int, m: int, samples: int, dist: str, steps: int) -> Extremes:
@@ -598,8 +610,7 @@ def tracy_widom_cdf(s: ArrayLike, beta: int = 1, *, nodes: int = 40) -> np.ndarr
     return _fredholm(np.atleast_1d(x).ravel(), beta, nodes).reshape(x.shape)
 
 
-@cache
-def _tw_moments(beta: int, nodes: int, points: int) -> tuple[float, float]:
+def _tw_moments_impl(beta: int, nodes: int, points: int) -> tuple[float, float]:
     """Mean and variance of TW_β from ``∫ (1 − F)`` and ``∫ F`` on the two half-lines.
 
     ``E X = ∫₀^∞ (1 − F) − ∫_{−∞}^0 F`` and ``E X² = ∫₀^∞ 2s(1 − F) + ∫_{−∞}^0 2|s| F``, each
@@ -615,6 +626,9 @@ def _tw_moments(beta: int, nodes: int, points: int) -> tuple[float, float]:
     mean = w_pos @ tail_pos - w_neg @ f_neg
     second = w_pos @ (2 * s_pos * tail_pos) + w_neg @ (-2 * s_neg * f_neg)
     return float(mean), float(second - mean**2)
+
+
+_tw_moments = cache(_tw_moments_impl)
 
 
 def tracy_widom_moments(beta: int = 1, *, nodes: int = 40, points: int = 50) -> tuple[float, float]:

@@ -24,13 +24,15 @@ Besides the solver: :func:`minimize_dual` minimises the dual independently (Bren
 SVD; :func:`tied_direction` solves the exact first-order problem when the top singular value is
 repeated twice; :func:`random_pair`, :func:`random_tangent`, :func:`least_squares_problem` and
 :func:`gaussian_top_gaps` generate the seeded random instances the book uses.
+
+The jitted kernels are plain functions (``_*_impl``) compiled by a module-level ``jax.jit(...)``
+call rather than decorated: ``make mutate`` (mutmut) does not mutate decorated functions.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -172,8 +174,7 @@ def _check_thetas(G: jax.Array, thetas: Any) -> jax.Array:
     return thetas
 
 
-@partial(jax.jit, static_argnames=("iters", "safety", "inverse"))
-def _fixed_point(
+def _fixed_point_impl(
     g: jax.Array,
     thetas: jax.Array,
     iters: int,
@@ -222,6 +223,9 @@ def _fixed_point(
 
     _, (phis, lams, tangent, objective) = jax.lax.scan(step, (lam0, bracket0), None, length=iters)
     return FixedPoint(phis[-1], lams[-1], tangent, objective, lams)
+
+
+_fixed_point = jax.jit(_fixed_point_impl, static_argnames=("iters", "safety", "inverse"))
 
 
 def _ns_table(method: str, steps: int | None, coeffs: Any, dtype: Any) -> tuple[jax.Array | None, float]:
@@ -321,8 +325,7 @@ def dual_objective(G: ArrayLike, thetas: ArrayLike, lam: ArrayLike) -> jax.Array
     return polar.nuclear_norm(G + jnp.einsum("i,inm->nm", lam, thetas))
 
 
-@jax.jit
-def _dual_derivatives(g: jax.Array, thetas: jax.Array, lam: jax.Array) -> tuple[jax.Array, ...]:
+def _dual_derivatives_impl(g: jax.Array, thetas: jax.Array, lam: jax.Array) -> tuple[jax.Array, ...]:
     def f(x: jax.Array) -> jax.Array:
         return polar.nuclear_norm(g + jnp.einsum("i,inm->nm", x, thetas))
 
@@ -330,9 +333,14 @@ def _dual_derivatives(g: jax.Array, thetas: jax.Array, lam: jax.Array) -> tuple[
     return value, grad, jax.hessian(f)(lam)
 
 
-@jax.jit
-def _dual_value_grad(g: jax.Array, thetas: jax.Array, lam: jax.Array) -> tuple[jax.Array, jax.Array]:
+_dual_derivatives = jax.jit(_dual_derivatives_impl)
+
+
+def _dual_value_grad_impl(g: jax.Array, thetas: jax.Array, lam: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jax.value_and_grad(lambda x: polar.nuclear_norm(g + jnp.einsum("i,inm->nm", x, thetas)))(lam)
+
+
+_dual_value_grad = jax.jit(_dual_value_grad_impl)
 
 
 def _dual_args(G: ArrayLike, thetas: ArrayLike, lam: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -442,8 +450,7 @@ class Descent(NamedTuple):
     trajectory: jax.Array  # (steps, n, m) the weights W_t before each step
 
 
-@partial(jax.jit, static_argnames=("loss_fn", "variant", "norm", "iters"))
-def _descent(
+def _descent_impl(
     loss_fn: Any,
     w0: jax.Array,
     etas: jax.Array,
@@ -477,6 +484,9 @@ def _descent(
 
     w, (losses, norms, tangent, ws) = jax.lax.scan(step, w0, etas)
     return Descent(w, jnp.append(losses, loss_fn(w, *data)), jnp.append(norms, measure(w)), tangent, ws)
+
+
+_descent = jax.jit(_descent_impl, static_argnames=("loss_fn", "variant", "norm", "iters"))
 
 
 def descent(
@@ -526,9 +536,11 @@ def descent(
 NORMAL_POOL = 32768
 
 
-@partial(jax.jit, static_argnames=("dtype",))
-def _normal_pool(key: jax.Array, dtype: Any) -> jax.Array:
+def _normal_pool_impl(key: jax.Array, dtype: Any) -> jax.Array:
     return jax.random.normal(key, (NORMAL_POOL,), dtype=dtype)
+
+
+_normal_pool = jax.jit(_normal_pool_impl, static_argnames=("dtype",))
 
 
 def _float_dtype(dtype: Any) -> Any:
@@ -628,8 +640,9 @@ def least_squares_problem(
     return LeastSquares(x, x @ w_star, w_star, _standard_normal(kw, (n, m), dtype))
 
 
-@partial(jax.jit, static_argnames=("loss_fn", "steps"))
-def _projected_gradient(loss_fn: Any, w0: jax.Array, lr: jax.Array, steps: int, data: tuple) -> jax.Array:
+def _projected_gradient_impl(
+    loss_fn: Any, w0: jax.Array, lr: jax.Array, steps: int, data: tuple
+) -> jax.Array:
     grad = jax.grad(lambda w: loss_fn(w, *data))
 
     def step(w: jax.Array, _: None) -> tuple[jax.Array, None]:
@@ -637,6 +650,9 @@ def _projected_gradient(loss_fn: Any, w0: jax.Array, lr: jax.Array, steps: int, 
         return (u * jnp.minimum(s, 1.0)) @ vt, None
 
     return jax.lax.scan(step, w0, None, length=steps)[0]
+
+
+_projected_gradient = jax.jit(_projected_gradient_impl, static_argnames=("loss_fn", "steps"))
 
 
 def projected_gradient(
@@ -670,9 +686,11 @@ def relative_gap(W: ArrayLike) -> jax.Array:
     return 1 - s[..., 1] / s[..., 0]
 
 
-@partial(jax.jit, static_argnames=("n", "m", "batch"))
-def _gaussian_gaps(keys: jax.Array, n: int, m: int, batch: int) -> jax.Array:
+def _gaussian_gaps_impl(keys: jax.Array, n: int, m: int, batch: int) -> jax.Array:
     return jax.lax.map(lambda k: relative_gap(jax.random.normal(k, (n, m))), keys, batch_size=batch)
+
+
+_gaussian_gaps = jax.jit(_gaussian_gaps_impl, static_argnames=("n", "m", "batch"))
 
 
 def gaussian_top_gaps(key: jax.Array, n: int, m: int, count: int, *, batch: int = 250) -> jax.Array:
@@ -744,8 +762,7 @@ def _rotated(u2: jax.Array, v2: jax.Array, angle: jax.Array) -> tuple[jax.Array,
     return u2 @ z, v2 @ z, u2 @ zp, v2 @ zp
 
 
-@partial(jax.jit, static_argnames=("iters",))
-def _angle_solve(g: jax.Array, u2: jax.Array, v2: jax.Array, angle: jax.Array, iters: int) -> tuple:
+def _angle_solve_impl(g: jax.Array, u2: jax.Array, v2: jax.Array, angle: jax.Array, iters: int) -> tuple:
     """Hold ``U₂z`` at 1 (``zᵀSz = 0``, ``zᵀSz⊥ = 0``): value, ``μ = z⊥ᵀSz⊥``, residual, Φ."""
     uz, vz, up, vp = _rotated(u2, v2, angle)
     thetas = jnp.stack([jnp.outer(uz, vz), (jnp.outer(uz, vp) + jnp.outer(up, vz)) / np.sqrt(2.0)])
@@ -754,8 +771,12 @@ def _angle_solve(g: jax.Array, u2: jax.Array, v2: jax.Array, angle: jax.Array, i
     return res.objective[-1], mu, jnp.abs(res.tangent[-1]).max(), res.phi
 
 
-@jax.jit
-def _rank_one_dual(g: jax.Array, u2: jax.Array, v2: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+_angle_solve = jax.jit(_angle_solve_impl, static_argnames=("iters",))
+
+
+def _rank_one_dual_impl(
+    g: jax.Array, u2: jax.Array, v2: jax.Array, x: jax.Array
+) -> tuple[jax.Array, jax.Array]:
     """``‖G + a u_z v_zᵀ‖_*`` at ``x = (a, θ)`` and its gradient: the dual on rank-one ``Λ = a zzᵀ``."""
 
     def f(x: jax.Array) -> jax.Array:
@@ -763,6 +784,9 @@ def _rank_one_dual(g: jax.Array, u2: jax.Array, v2: jax.Array, x: jax.Array) -> 
         return polar.nuclear_norm(g + x[0] * jnp.outer(uz, vz))
 
     return jax.value_and_grad(f)(x)
+
+
+_rank_one_dual = jax.jit(_rank_one_dual_impl)
 
 
 class TiedDirection(NamedTuple):
