@@ -279,6 +279,17 @@ def test_clip_errors_against_numpy() -> None:
         mc.clip_errors(r, e.T, c)
 
 
+def test_spectral_error_against_numpy() -> None:
+    rng = np.random.default_rng(8)
+    r, e = rng.standard_normal((2, 3, 11, 6)), rng.standard_normal((2, 3, 11, 6))
+    out = mc.spectral_error(r, e)
+    assert out.shape == (2, 3) and out.dtype == np.float64
+    np.testing.assert_allclose(out, np.linalg.norm(r - e, ord=2, axis=(-2, -1)), rtol=1e-12)
+    np.testing.assert_allclose(mc.spectral_error(r[0, 0].T, e[0, 0].T), out[0, 0], rtol=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        mc.spectral_error(r, e[0])
+
+
 def test_post_spectrum_and_test_matrix() -> None:
     s = mc.post_spectrum()
     assert s.shape == (1024,) and s[0] == 1000.0 and s[-1] == 0.0 and np.all(np.diff(s) <= 0)
