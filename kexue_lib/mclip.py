@@ -158,7 +158,7 @@ def _block(m: jax.Array, msign: Callable) -> jax.Array:
 
 def _svd_clip(m: jax.Array, lo: float, hi: float) -> jax.Array:
     work = m.astype(jnp.float32) if m.dtype in (jnp.bfloat16, jnp.float16) else m
-    u, s, vt = jnp.linalg.svd(work, full_matrices=False)
+    u, s, vt = polar.svd(work)
     clipped = jnp.clip(s, max(lo, 0.0), hi)
     if lo > 0:  # the null space stays zero, as the general formula (5) leaves it
         clipped = jnp.where(s > s[0] * jnp.finfo(work.dtype).eps * max(work.shape), clipped, 0.0)
