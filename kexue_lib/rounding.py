@@ -223,8 +223,10 @@ def f32_bits(x: ArrayLike) -> list[Bits]:
     refused rather than rounded silently.
     """
     arr = _float_array("x", x)
-    f32 = arr.astype(np.float32)
-    with np.errstate(invalid="ignore"):
+    # Casts of bfloat16 NaNs (ml_dtypes) warn, and a float64 beyond float32's range overflows to
+    # inf: both quietly, since the comparison below decides.
+    with np.errstate(invalid="ignore", over="ignore"):
+        f32 = arr.astype(np.float32)
         exact = (f32.astype(np.float64) == arr.astype(np.float64)) | np.isnan(f32)
     if not np.all(exact):
         raise ValueError("x holds values that float32 does not represent exactly; round them first")
@@ -238,10 +240,10 @@ def bf16_bits(x: ArrayLike) -> list[Bits]:
     :func:`round_to_bf16`, say); others are refused, since their bits are not bfloat16's.
     """
     arr = _float_array("x", x)
-    f32 = arr.astype(np.float32).reshape(-1)
-    words = f32.view(np.uint32)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # as in f32_bits
+        f32 = arr.astype(np.float32).reshape(-1)
         exact = f32.astype(np.float64) == arr.reshape(-1).astype(np.float64)
+    words = f32.view(np.uint32)
     if np.any(((words & _LOW) != 0) | ~(exact | np.isnan(f32))):
         raise ValueError("x holds values that bfloat16 does not represent exactly; use round_to_bf16 first")
     return [_fields(int(w) >> 16, 16, 8) for w in words]
@@ -415,7 +417,8 @@ def _attention_chunk_impl(
 ) -> tuple[jax.Array, ...]:
     k_gap, k_pos, k_v, k_cast, k_top = jax.random.split(key, 5)
     rows, n = shape
-    top = jax.random.uniform(k_top, (rows, 1), jnp.float32, top[0], top[1])  # one per row
+    (top_lo, top_hi), (gap_lo, gap_hi), (near_lo, near_hi) = top, gap, near_gap  # (lo, hi) pairs
+    top = jax.random.uniform(k_top, (rows, 1), jnp.float32, top_lo, top_hi)  # one per row
     # The main terms sit at the positions of the ties + near largest of `score` (random
     # positions), picked one at a time: a few argmax passes cost less than a sort or top_k.
     score = jax.random.uniform(k_pos, shape, jnp.float32)
@@ -425,7 +428,7 @@ def _attention_chunk_impl(
         hit = (jnp.arange(n) == pick[:, None]) & (j < ties + near)
         is_tie, is_main = is_tie | (hit & (j < ties)), is_main | hit
     u = jax.random.uniform(k_gap, shape, jnp.float32)  # one draw per position, whatever its role
-    lo, hi = jnp.where(is_main, near_gap[0], gap[0]), jnp.where(is_main, near_gap[1], gap[1])
+    lo, hi = jnp.where(is_main, near_lo, gap_lo), jnp.where(is_main, near_hi, gap_hi)
     gaps = jnp.where(is_tie, 0.0, lo + u * (hi - lo))
     p = _round_bits(jnp.exp((top - gaps) - beta * top), 0)
     v = _round_bits(v_mean + v_std * jax.random.normal(k_v, shape, jnp.float32), 0)

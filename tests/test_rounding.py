@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import re
+import warnings
 from fractions import Fraction
 
 import jax
@@ -161,7 +163,7 @@ def test_round_rational_on_hand_examples() -> None:
     assert rd.round_rational(F(-5, 2), significand_bits=2, mode="nearest_away") == -3
     assert rd.round_rational(F(7, 2), significand_bits=2, mode="toward_zero") == 3
     assert rd.round_rational(F(1, 3)) == F(171, 512)  # 0.0101010101..., the 9th bit and beyond > 1/2
-    assert rd.round_rational(0) == 0
+    assert rd.round_rational(0) == 0 and rd.round_rational(1) == 1 and rd.round_rational(-2.0) == -2
     assert rd.round_rational("1e-50", significand_bits=1, mode="toward_zero") == F(1, 2**167)
 
 
@@ -206,8 +208,10 @@ def test_bits_of_hand_picked_values() -> None:
     assert len(rd.f32_bits(np.zeros((2, 3), np.float32))) == 6
 
 
+@pytest.mark.filterwarnings("error")  # the casts of NaN payloads and the like stay quiet
 def test_bits_of_every_bfloat16_number_and_of_random_float32_words() -> None:
     words16 = np.arange(2**16, dtype=np.uint16)  # NaNs and infinities included
+    assert rd.f32_bits(words16.view(ml_dtypes.bfloat16))[0] == rd.Bits("0", "0" * 8, "0" * 23)
     got = rd.bf16_bits(words16.view(ml_dtypes.bfloat16))
     assert ["".join(b) for b in got] == [format(w, "016b") for w in words16.tolist()]
     assert all(len(b.exponent) == 8 and len(b.mantissa) == 7 for b in got)
@@ -238,6 +242,12 @@ def test_bits_refuse_values_of_another_format() -> None:
     with pytest.raises(ValueError, match=r"^x must not be empty"):
         rd.bf16_bits(np.zeros(0, np.float32))
     assert rd.f32_bits(np.float64([np.nan]))[0].exponent == "11111111"  # a NaN is accepted
+    # a float64 beyond float32's range is refused without a warning from the cast
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bits in (rd.f32_bits, rd.bf16_bits):
+            with pytest.raises(ValueError, match=r"^x holds values that"):
+                bits(np.float64([1e300]))
 
 
 def test_bf16_spacing_is_the_gap_to_the_next_bfloat16_number() -> None:
@@ -289,9 +299,23 @@ def test_tie_bias_matches_a_direct_enumeration() -> None:
     # one main term (128 cases): every mode, remainders of both signs and in the float32 bits
     for exponents, remainder in (([5], F(-3, 2**12)), ([-3], F(5, 2**14)), ([100], F(0)),
                                  ([-100], -F(1, 2**112)), ([0], -(F(1, 4) + F(1, 2**30))),
-                                 ([0], F(3, 8) - F(1, 2**30))):  # above 1/3, below the bound 1/2
+                                 ([0], F(3, 8) - F(1, 2**30)),  # above 1/3, below the bound 1/2
+                                 ([-3], F(0))):
         for mode in ("nearest_even", "nearest_away", "toward_zero"):
             assert rd.tie_rounding_bias(exponents, remainder, mode=mode) == direct(exponents, remainder, mode)
+
+
+def test_significand_sums_count_the_ways() -> None:
+    """The convolution against a direct count: one term, each of 128..255 once; two at offsets
+    (0, 0), the triangle min(s − 255, 511 − s); at (0, 1) and (0, 3), every combination."""
+    assert rd._significand_sums((0,)) == tuple((m, 1) for m in range(128, 256))
+    two = dict(rd._significand_sums((0, 0)))
+    assert two == {s: min(s - 255, 511 - s) for s in range(256, 511)}
+    m = range(128, 256)
+    for offsets in ((0, 1), (0, 3)):
+        direct = collections.Counter(sum(mi << d for mi, d in zip(ms, offsets, strict=True))
+                                     for ms in itertools.product(m, repeat=len(offsets)))
+        assert rd._significand_sums(offsets) == tuple(sorted(direct.items()))
 
 
 def test_tie_bias_of_the_posts_example_and_of_a_remainder_float32_drops() -> None:
@@ -359,6 +383,9 @@ def test_dot_f32_under_jit_skips_the_value_check_and_matches_the_eager_result() 
     v = np.asarray(rd.round_to_bf16(rng.normal(0, 1, (8, 5)).astype(np.float32)))
     jitted = jax.jit(lambda a, b: rd.dot_f32(a, b, products="bf16"))
     np.testing.assert_array_equal(np.asarray(jitted(p, v)), np.asarray(rd.dot_f32(p, v, products="bf16")))
+    # more axes: the sum runs over the last one only, each row as in the 2-D case
+    p3, v3 = p.reshape(2, 4, 5), v.reshape(2, 4, 5)
+    np.testing.assert_array_equal(np.asarray(rd.dot_f32(p3, v3)).reshape(-1), np.asarray(rd.dot_f32(p, v)))
 
 
 def test_dot_f32_rejects_bad_input() -> None:
@@ -395,12 +422,13 @@ def _spacing(x: np.ndarray) -> np.ndarray:
     return np.array([math.ldexp(1.0, math.frexp(abs(y))[1] - 8) for y in x])
 
 
-def _attention_model(key, *, rows, chunk_rows, n, ties, near, top, beta, products, cast, unit=None):
+def _attention_model(key, *, rows, chunk_rows, n, ties, near, top, beta, products, cast, unit=None,
+                     v_mean=1.5, v_std=0.15):
     """simulate_attention's rows written out from its docstring, on the same random draws.
 
     The draws per chunk: fold_in(key, chunk), split in five (gaps, positions, v, cast noise,
-    top). Main terms: the ties + near largest scores, ties first. The default v ~ N(1.5, 0.15²),
-    gap U(10, 16), near_gap U(0.05, 0.65). Sums in NumPy float32 one term at a time, exact
+    top). Main terms: the ties + near largest scores, ties first. The defaults: v ~ N(1.5,
+    0.15²), gap U(10, 16), near_gap U(0.05, 0.65). Sums in NumPy float32 one term at a time, exact
     values by math.fsum, spacings by frexp.
     """
     parts = []
@@ -417,7 +445,7 @@ def _attention_model(key, *, rows, chunk_rows, n, ties, near, top, beta, product
         gaps = np.where(tie, np.float32(0), lo + u * (hi - lo))
         p = _cast(np.asarray(jnp.exp(jnp.asarray((t - gaps) - np.float32(beta) * t))), "nearest_even")
         z = np.asarray(jax.random.normal(k_v, shape, jnp.float32))
-        v = _cast(np.float32(1.5) + np.float32(0.15) * z, "nearest_even")
+        v = _cast(np.float32(v_mean) + np.float32(v_std) * z, "nearest_even")
         terms = _cast(p * v, "nearest_even") if products == "bf16" else p * v
         num = den = np.zeros(chunk_rows, np.float32)
         for j in range(n):
@@ -537,6 +565,33 @@ def test_simulate_attention_rejects_bad_input(kwargs: dict, match: str) -> None:
         del args["chunk_rows"]
     with pytest.raises(ValueError, match=match):
         rd.simulate_attention(args.pop("key"), **args)
+
+
+def test_simulated_rows_round_exact_ties_to_even() -> None:
+    """A top whose exp(−top) is a bfloat16 midpoint in float32, and values on a midpoint (v_std
+    far below float32's spacing): every main term and every value is a tie, settled to even."""
+    t = np.float32(0.5) + np.arange(2**17, dtype=np.float32) * np.float32(2**-24)
+    words = np.asarray(jnp.exp(jnp.asarray(-t))).view(np.uint32)
+    t0 = float(t[np.flatnonzero((words & 0xFFFF) == 0x8000)[0]])
+    key = jax.random.key(23)
+    kw = dict(rows=1024, chunk_rows=512, n=16, ties=2, near=0, top=(t0, t0), beta=2.0, products="exact",
+              cast="nearest_even", v_mean=1 + 2**-8, v_std=1e-12)
+    got, want = rd.simulate_attention(key, **kw), _attention_model(key, **kw)
+    for name, g, w in zip(rd.AttentionErrors._fields, got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9, err_msg=name)
+
+
+def test_simulate_attention_defaults() -> None:
+    """top = 0 and beta = 1 by default: with beta = 2, top = 0 is what the default gives (top = 1
+    scales every p by 1/e); with top = 1, beta = 1 is."""
+    key = jax.random.key(9)
+    kw = dict(rows=1024, n=16, chunk_rows=512, ties=1, near=2)
+    for default, explicit, other in (({"beta": 2.0}, {"beta": 2.0, "top": 0.0}, {"beta": 2.0, "top": 1.0}),
+                                     ({"top": 1.0}, {"top": 1.0, "beta": 1.0}, {"top": 1.0, "beta": 2.0})):
+        got = rd.simulate_attention(key, **default, **kw)
+        assert all(np.array_equal(a, b) for a, b in
+                   zip(got, rd.simulate_attention(key, **explicit, **kw), strict=True))
+        assert not np.array_equal(got.numerator, rd.simulate_attention(key, **other, **kw).numerator)
 
 
 def test_simulate_attention_accepts_the_edges_of_its_ranges() -> None:
