@@ -26,6 +26,9 @@ how the steps use it. The built-in schedules (:data:`SCHEDULES`):
 :func:`singular_value_iterates` gives the whole scalar map, :func:`schedule_headroom` how far
 above 1 a normalised singular value may start, and :func:`fit_coefficients` re-runs the
 post's Adam fit of the coefficients (with optax).
+
+The jitted kernels are plain functions (``_*_impl``) compiled by a module-level ``jax.jit(...)``
+call rather than decorated: ``make mutate`` (mutmut) does not mutate decorated functions.
 """
 
 from __future__ import annotations
@@ -240,8 +243,7 @@ def method_coefficients(
 PRECISIONS = ("highest", "high", "default")
 
 
-@partial(jax.jit, static_argnames=("transpose", "precision", "normalize"))
-def _newton_schulz(
+def _newton_schulz_impl(
     m: jax.Array, table: jax.Array, safety: float, transpose: bool, precision: str, normalize: str
 ) -> jax.Array:
     x = m.T if transpose else m
@@ -268,21 +270,25 @@ def _newton_schulz(
         return apply(x, coef, powers(dot(x.T, x), table.shape[1] - 1)), None
 
     if normalize == "frobenius":
-        scale = jnp.where(norm > 0, 1.0 / (safety * jnp.where(norm > 0, norm, 1.0)), 0.0)
+        # a zero matrix stays zero (its norm is replaced by 1)
+        scale = 1.0 / (safety * jnp.where(norm > 0, norm, 1.0))
         x, _ = jax.lax.scan(step, x * scale.astype(x.dtype), table)
     else:
         # F-normalise first (keeps bfloat16 in range), then divide by the Schatten-p norm read off
         # the first step's Gram powers, which are rescaled instead of recomputed.
-        x = x * jnp.where(norm > 0, 1.0 / jnp.where(norm > 0, norm, 1.0), 0.0).astype(x.dtype)
+        x = x * (1.0 / jnp.where(norm > 0, norm, 1.0)).astype(x.dtype)
         gram_powers = powers(dot(x.T, x), max(table.shape[1] - 1, 2 if normalize == "schatten8" else 1))
         probe = gram_powers[0 if normalize == "schatten4" else 1].astype(wide)
         root = 2.0 if normalize == "schatten4" else 4.0
         nu = jnp.sum(jnp.square(probe)) ** (0.5 / root)
-        r = jnp.where(nu > 0, 1.0 / (safety * jnp.where(nu > 0, nu, 1.0)), 0.0)
+        r = 1.0 / (safety * jnp.where(nu > 0, nu, 1.0))
         gram_powers = [g * (r ** (2 * (j + 1))).astype(x.dtype) for j, g in enumerate(gram_powers)]
         x = apply(x * r.astype(x.dtype), table[0], gram_powers)
         x, _ = jax.lax.scan(step, x, table[1:])
     return x.T if transpose else x
+
+
+_newton_schulz = jax.jit(_newton_schulz_impl, static_argnames=("transpose", "precision", "normalize"))
 
 
 def newton_schulz(
@@ -336,13 +342,15 @@ def svd(M: ArrayLike, *, compute_uv: bool = True) -> jax.Array | tuple[jax.Array
     return tuple(result) if compute_uv else result
 
 
-@jax.jit
-def _msign_svd(m: jax.Array) -> jax.Array:
+def _msign_svd_impl(m: jax.Array) -> jax.Array:
     work = m.astype(jnp.float32) if m.dtype in (jnp.bfloat16, jnp.float16) else m
     u, s, vt = svd(work)
     # Singular values at the rounding level of the largest count as zero (msign of a zero block is 0).
     keep = s > s[0] * jnp.finfo(work.dtype).eps * max(work.shape)
     return ((u * keep.astype(work.dtype)) @ vt).astype(m.dtype)
+
+
+_msign_svd = jax.jit(_msign_svd_impl)
 
 
 def nuclear_norm(M: ArrayLike) -> jax.Array:
@@ -461,9 +469,7 @@ def schedule_headroom(
     bad = np.flatnonzero(excess > 0)
     if bad.size == 0:
         return math.inf
-    i = int(bad[0])
-    if i == 0:
-        return 1.0
+    i = int(bad[0])  # >= 1: x₀ = 1 lies on the profile's grid too, so its excess is <= 0
 
     def gap(x: float) -> float:
         return float(abs(1.0 - singular_value_iterates(coeffs, x, steps)[-1]) - worst)
@@ -499,16 +505,16 @@ class CoefficientFit(NamedTuple):
     path: np.ndarray
 
 
-@partial(jax.jit, static_argnames=("steps", "shared", "k", "points", "iters", "bias_correction"))
-def _fit(w0: jax.Array, lr: jax.Array, decay_step: jax.Array, decay: jax.Array, tol: jax.Array,
-         steps: int, shared: bool, k: int, points: int, iters: int,
-         bias_correction: bool) -> tuple[jax.Array, jax.Array, jax.Array]:
+def _fit_impl(w0: jax.Array, lr: jax.Array, decay_step: jax.Array, decay: jax.Array, tol: jax.Array,
+              steps: int, k: int, points: int, iters: int,
+              bias_correction: bool) -> tuple[jax.Array, jax.Array, jax.Array]:
     import optax
 
     grid = jnp.linspace(0, 1, points + 1, dtype=jnp.float32)[1:]  # a constant: XLA folds it
 
     def table(w: jax.Array) -> jax.Array:
-        return jnp.broadcast_to(w, (steps, w.shape[-1])) if shared else w
+        """One row per step: a shared ``(w,)`` row repeated, a ``(steps, w)`` table as it is."""
+        return jnp.broadcast_to(w, (steps, w.shape[-1]))
 
     def clipped_grad(w: jax.Array) -> jax.Array:
         g = jax.grad(lambda w: topk_loss(table(w), grid, k))(w)
@@ -536,6 +542,9 @@ def _fit(w0: jax.Array, lr: jax.Array, decay_step: jax.Array, decay: jax.Array, 
 
     (w, _), path = jax.lax.scan(body, (w0, opt.init(w0)), None, length=iters)
     return table(w), topk_loss(table(w), grid, k), path
+
+
+_fit = jax.jit(_fit_impl, static_argnames=("steps", "k", "points", "iters", "bias_correction"))
 
 
 def fit_coefficients(
@@ -567,8 +576,7 @@ def fit_coefficients(
     w0 = np.asarray(init, dtype=np.float64)
     if w0.ndim not in (1, 2) or w0.shape[-1] < 2 or w0.size == 0 or not np.all(np.isfinite(w0)):
         raise ValueError(f"init must be a finite (w,) or (T, w) table with w >= 2, got shape {w0.shape}")
-    shared = w0.ndim == 1
-    if shared:
+    if w0.ndim == 1:
         steps = 5 if steps is None else validate.integer("steps", steps, minimum=1)
     elif steps is not None and validate.integer("steps", steps, minimum=1) != w0.shape[0]:
         raise ValueError(f"steps = {steps} but init has {w0.shape[0]} rows (one per step)")
@@ -583,7 +591,7 @@ def fit_coefficients(
     tol = validate.real("tol", tol, nonnegative=True)
     f32 = partial(jnp.asarray, dtype=jnp.float32)
     table, loss, path = _fit(f32(w0), f32(lr), jnp.asarray(decay_step), f32(decay), f32(tol),
-                             steps, shared, k, points, iters, bool(bias_correction))
+                             steps, k, points, iters, bool(bias_correction))
     return CoefficientFit(np.asarray(table, dtype=np.float64), float(loss),
                           np.asarray(path, dtype=np.float64))
 
@@ -618,13 +626,16 @@ def _optimal_odd(degree: int, a: mpmath.mpf, b: mpmath.mpf, dps: int
     """Odd coefficients, error and critical points in ``(a, b)`` of the best odd approximation of 1.
 
     The critical points are the interior alternation points (all ``n`` positive zeros of ``p'``
-    for ``degree = 2n + 1``). When ``a`` and ``b`` agree to :data:`FLAT_WIDTH` (relative): the
-    flat limit scaled to ``b``, which increases on ``[0, b]`` (no interior critical point).
+    for ``degree = 2n + 1``). Solved on ``[a/b, 1]`` and scaled back, ``c_k → c_k/b^k`` (post
+    10996, eqs. (16)–(17)), so that the levelled system stays well scaled at any ``b``. When ``a``
+    and ``b`` agree to :data:`FLAT_WIDTH` (relative): the flat limit scaled to ``b``, which
+    increases on ``[0, b]`` (no interior critical point).
     """
     if (b - a) / b < FLAT_WIDTH:
         return _flat_scaled(degree, a, b)
-    best = minimax.best_polynomial(lambda x: mpmath.mpf(1), degree, a, b, parity="odd", dps=dps)
-    return tuple(best.coefficients[1::2]), best.error, tuple(best.points[1:-1])
+    best = minimax.best_polynomial(lambda x: mpmath.mpf(1), degree, a / b, 1, parity="odd", dps=dps)
+    odd = tuple(c / b ** (2 * j + 1) for j, c in enumerate(best.coefficients[1::2]))
+    return odd, best.error, tuple(b * x for x in best.points[1:-1])
 
 
 def _flat_scaled(degree: int, a: mpmath.mpf, b: mpmath.mpf
@@ -780,8 +791,7 @@ class PowerIteration(NamedTuple):
     residual: jax.Array
 
 
-@partial(jax.jit, static_argnames=("iters",))
-def _power(w: jax.Array, v0: jax.Array, iters: int, tol: float) -> PowerIteration:
+def _power_impl(w: jax.Array, v0: jax.Array, iters: int, tol: float) -> PowerIteration:
     def triplet(v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
         """σ = ‖Wv‖, u = Wv/σ, Wᵀu and the relative residual ‖Wᵀu − σv‖/σ: two matvecs."""
         wv = w @ v
@@ -797,8 +807,7 @@ def _power(w: jax.Array, v0: jax.Array, iters: int, tol: float) -> PowerIteratio
 
     def body(state: tuple) -> tuple:
         k, _v, wtu, _res = state
-        norm = jnp.linalg.norm(wtu)
-        v = wtu / jnp.where(norm > 0, norm, 1.0)
+        v = wtu / jnp.linalg.norm(wtu)  # nonzero: the loop runs only while σ > 0, and uᵀWv = σ
         _sigma, _u, wtu, res = triplet(v)
         return k + 1, v, wtu, res
 
@@ -807,6 +816,9 @@ def _power(w: jax.Array, v0: jax.Array, iters: int, tol: float) -> PowerIteratio
     k, v, _wtu, _res = jax.lax.while_loop(cond, body, (jnp.asarray(0), v0, wtu0, res0))
     sigma, u, _wtu, res = triplet(v)
     return PowerIteration(sigma, u, v, k, res)
+
+
+_power = jax.jit(_power_impl, static_argnames=("iters",))
 
 
 def power_iteration(

@@ -1,13 +1,25 @@
 """Unit tests for kexue_lib.polar: msign (SVD and Newton–Schulz), schedules, the scalar map, the
-Adam fit, optimal odd polynomials and the Polar Express recursion, power iteration."""
+Adam fit, optimal odd polynomials and the Polar Express recursion, power iteration.
+
+Every formula is pinned against an independent value (a closed form, the scalar map written out,
+an mpmath recomputation, NumPy's SVD, the algorithm written out in NumPy on the same draws, or the
+lowered program itself for what only shows there: the SVD driver, the matrix-product precision,
+the count and size of the products) at a tolerance that a changed constant or operator exceeds:
+``make mutate MODULE=polar`` measures it (see the README's mutation-testing table).
+"""
 
 from __future__ import annotations
 
 import math
+import re
+import warnings
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 
 import jax
+import jax.extend
 import jax.numpy as jnp
+import ml_dtypes
 import mpmath
 import numpy as np
 import pytest
@@ -15,6 +27,99 @@ import pytest
 from kexue_lib import polar
 
 pytestmark = pytest.mark.usefixtures("x64")
+
+PRECISION = {"highest": jax.lax.Precision.HIGHEST, "high": jax.lax.Precision.HIGH,
+             "default": jax.lax.Precision.DEFAULT}
+
+
+def _eqns(jaxpr: jax.extend.core.Jaxpr) -> Iterator[jax.extend.core.JaxprEqn]:
+    """Every equation of a jaxpr, those of nested jaxprs (jit, scan) included."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, tuple | list) else (param,):
+                if isinstance(sub, jax.extend.core.ClosedJaxpr):
+                    yield from _eqns(sub.jaxpr)
+                elif isinstance(sub, jax.extend.core.Jaxpr):
+                    yield from _eqns(sub)
+
+
+def _primitives(fn: Callable, *args, name: str) -> list[jax.extend.core.JaxprEqn]:
+    """The equations of primitive ``name`` in the program that ``fn(*args)`` traces."""
+    return [e for e in _eqns(jax.make_jaxpr(fn)(*args).jaxpr) if e.primitive.name == name]
+
+
+def _raises(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call()
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules as data
+
+
+def test_schedule_accepts_the_smallest_table_and_reports_its_degree() -> None:
+    two = polar.Schedule("two", ((1.0, 0.0),), default_steps=1)  # k = 2, one step, default safety
+    assert two.safety == 1.0 and two.degree == 3
+    assert polar.Schedule("nine", ((1.0, 0.0, 0.0, 0.0, 0.0),), 2, safety=1.0).degree == 9
+    assert polar.SCHEDULES["polar_express"].degree == 5
+
+
+def test_post_coefficient_sets_as_data() -> None:
+    expect = {"jordan": (1, 5), "su_adam": (1, 5), "youjiacheng": (6, 6), "su_x": (6, 6),
+              "su_x2": (6, 6), "su_x3": (5, 5), "zhang_ruichong": (5, 5)}
+    for name, (rows, steps) in expect.items():
+        sched = polar.SCHEDULES[name]
+        assert len(sched.coeffs) == rows and sched.default_steps == steps and sched.safety == 1.0
+        assert sched.degree == 5
+    assert polar.SCHEDULES["youjiacheng"].coeffs[0] == (3955 / 1024, -8306 / 1024, 5008 / 1024)
+    assert polar.SCHEDULES["su_x2"].coeffs[-1] == (3148 / 1024, -5464 / 1024, 4095 / 1024)
+    assert polar.SCHEDULES["su_x3"].coeffs[0] == (4.6182, -12.9582, 9.3299)
+    assert polar.SCHEDULES["zhang_ruichong"].coeffs[3] == (3.64, -7.48, 4.43)
+    assert polar.SCHEDULES["su_adam"].coeffs == ((3.3748, -4.6969, 2.1433),)
+    pe = polar.SCHEDULES["polar_express"]
+    assert pe.coeffs == polar.PUBLISHED_POLAR_EXPRESS and pe.default_steps == 8 and pe.safety == 1.01
+
+
+def test_coefficient_arguments_are_read_as_documented() -> None:
+    assert polar._schedule(None) is polar.SCHEDULES["polar_express"]
+    assert polar._schedule("jordan") is polar.SCHEDULES["jordan"]
+    assert polar._schedule(polar.SCHEDULES["cubic"]) is polar.SCHEDULES["cubic"]
+    rows = ((2.0, -1.0, 0.25), (1.5, -0.5, 0.0))
+    assert polar._schedule(np.array(rows)) == polar.Schedule("custom", rows, default_steps=2)
+    assert polar._schedule([2.0, -1.0]) == polar.Schedule("custom", ((2.0, -1.0),), default_steps=1)
+
+
+def test_schedule_coefficients_safety_and_repeat() -> None:
+    table, safety = polar.schedule_coefficients("polar_express", 10)
+    assert safety == 1.01 and table.shape == (10, 3)
+    scale = np.array([1.01, 1.01**3, 1.01**5])
+    np.testing.assert_allclose(table[0], np.array(polar.PUBLISHED_POLAR_EXPRESS[0]) / scale, rtol=1e-15)
+    np.testing.assert_array_equal(table[-1], polar.PUBLISHED_POLAR_EXPRESS[-1])  # last: no safety
+    last = np.array(polar.PUBLISHED_POLAR_EXPRESS[-1])
+    np.testing.assert_allclose(table[8], last / scale, rtol=1e-15)  # repeated, with safety
+    default, s = polar.schedule_coefficients()  # polar_express, its 8 steps
+    assert s == 1.01
+    np.testing.assert_array_equal(default, polar.schedule_coefficients("polar_express", 8)[0])
+    one, s1 = polar.schedule_coefficients("polar_express", 1)  # the only step is the last
+    assert s1 == 1.01 and one.tolist() == [list(polar.PUBLISHED_POLAR_EXPRESS[0])]
+    rows = [[2.0, -1.0, 0.25], [1.5, -0.5, 0.0]]
+    custom, s = polar.schedule_coefficients(rows)
+    assert s == 1.0 and custom.tolist() == rows
+    assert polar.schedule_coefficients(rows, 3)[0].tolist() == [*rows, rows[-1]]
+
+
+def test_method_coefficients() -> None:
+    assert polar.method_coefficients("svd") == (None, 1.0)
+    for args, schedule in (((3, "jordan"), ("jordan", 3)), ((), ())):
+        table, safety = polar.method_coefficients("newton_schulz", *args)
+        ref, ref_safety = polar.schedule_coefficients(*schedule)
+        np.testing.assert_array_equal(table, ref)
+        assert safety == ref_safety
+
+
+# ---------------------------------------------------------------------------------------------
+# msign by the SVD
 
 
 def test_msign_svd_is_the_polar_factor() -> None:
@@ -26,14 +131,76 @@ def test_msign_svd_is_the_polar_factor() -> None:
     p = np.asarray(q.T @ m)
     np.testing.assert_allclose(p, p.T, atol=1e-12)
     assert np.linalg.eigvalsh(p).min() > 0
+    u, _, vt = np.linalg.svd(np.asarray(m), full_matrices=False)
+    np.testing.assert_allclose(q, u @ vt, atol=1e-13)
+    np.testing.assert_array_equal(polar.msign(m), polar.msign(m, "svd"))  # the default method
 
 
-def test_msign_svd_wide_and_zero_and_bfloat16() -> None:
+def test_msign_svd_wide_zero_and_low_precision() -> None:
     m = jax.random.normal(jax.random.key(1), (8, 20), dtype=jnp.float64)
     np.testing.assert_allclose(polar.msign(m), polar.msign(m.T).T, atol=1e-12)
     np.testing.assert_array_equal(polar.msign(jnp.zeros((4, 3))), np.zeros((4, 3)))
-    out = polar.msign(m.astype(jnp.bfloat16))
-    assert out.dtype == jnp.bfloat16
+    for dtype in (jnp.bfloat16, jnp.float16):  # computed in float32, cast back
+        x = m.astype(dtype)
+        out = polar.msign(x)
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, polar.msign(x.astype(jnp.float32)).astype(dtype))
+    assert polar.msign(m.astype(jnp.float32)).dtype == jnp.float32
+
+
+def test_msign_svd_drops_singular_values_at_the_rounding_level(matrix_with_singular_values) -> None:
+    """Kept: σ > σ₁ · eps · max(n, m); here max(n, m) = 30 and σ₂ = σ₁/100. (The singular vectors
+    of σ₄ ~ 10 eps are only determined to ~eps/σ₄: the rank, not the kept term, is compared.)"""
+    cut = np.finfo(np.float64).eps * 30
+    for tiny, kept in ((0.25 * cut, 3), (4 * cut, 4)):
+        m = np.asarray(matrix_with_singular_values(np.array([1.0, 1e-2, 5e-3, tiny]), 30, seed=8))
+        u, _, vt = np.linalg.svd(m, full_matrices=False)
+        for x in (m, m.T):
+            np.testing.assert_allclose(_sorted_sv(polar.msign(x)), [0] * (4 - kept) + [1] * kept,
+                                       atol=1e-12)
+        np.testing.assert_allclose(polar.msign(m) @ vt[:3].T, u[:, :3], atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(7, 4), (4, 7), (3, 6, 4)])
+def test_svd_is_the_thin_svd_and_differentiable(shape: tuple[int, ...]) -> None:
+    m = jax.random.normal(jax.random.key(3), shape, dtype=jnp.float64)
+    u, s, vt = polar.svd(m)
+    k = min(shape[-2:])
+    assert u.shape == (*shape[:-1], k) and vt.shape == (*shape[:-2], k, shape[-1])
+    np.testing.assert_allclose((u * s[..., None, :]) @ vt, m, atol=1e-13)
+    np.testing.assert_allclose(s, np.linalg.svd(np.asarray(m), compute_uv=False), rtol=1e-13)
+    assert bool(jnp.all(s[..., :-1] >= s[..., 1:]))
+    np.testing.assert_allclose(polar.svd(m, compute_uv=False), s, rtol=1e-14)
+    if len(shape) == 2:  # d‖M‖_*/dM = U Vᵀ
+        np.testing.assert_allclose(jax.grad(polar.nuclear_norm)(m), u @ vt, atol=1e-12)
+
+
+def test_svd_uses_lapacks_qr_driver_on_the_cpu() -> None:
+    expected = (jax.lax.linalg.SvdAlgorithm.QR if jax.default_backend() == "cpu"
+                else jax.lax.linalg.SvdAlgorithm.DEFAULT)
+    for compute_uv in (True, False):
+        (eqn,) = _primitives(lambda m, c=compute_uv: polar.svd(m, compute_uv=c), jnp.ones((5, 3)),
+                             name="svd")
+        assert eqn.params["algorithm"] == expected and eqn.params["full_matrices"] is False
+        assert eqn.params["compute_uv"] is compute_uv
+
+
+def test_nuclear_norm_is_the_sum_of_singular_values_and_differentiable() -> None:
+    m = jnp.array([[3.0, 0.0], [0.0, -4.0], [0.0, 0.0]])
+    assert float(polar.nuclear_norm(m)) == pytest.approx(7.0, rel=1e-15)
+    r = jax.random.normal(jax.random.key(4), (9, 5), dtype=jnp.float64)
+    expected = np.linalg.svd(np.asarray(r), compute_uv=False).sum()
+    assert float(polar.nuclear_norm(r)) == pytest.approx(expected, rel=1e-14)
+    # d‖M‖_*/dM = msign(M) for full-rank M
+    np.testing.assert_allclose(jax.grad(polar.nuclear_norm)(m), polar.msign(m), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Newton–Schulz: the matrix iteration is the scalar map on the singular values
+
+
+def _sorted_sv(x: jax.Array) -> np.ndarray:
+    return np.sort(np.linalg.svd(np.asarray(x, dtype=np.float64), compute_uv=False))
 
 
 @pytest.mark.parametrize("shape", [(40, 16), (16, 40)])
@@ -54,174 +221,29 @@ def test_matrix_iteration_equals_scalar_map(matrix_with_singular_values) -> None
     for a, b, c in table:
         x = x * (a + b * x**2 + c * x**4)
     out = polar.msign(m, "newton_schulz", coeffs="jordan")
-    sv = np.linalg.svd(np.asarray(out), compute_uv=False)
-    np.testing.assert_allclose(np.sort(sv), np.sort(x), atol=1e-12)
+    np.testing.assert_allclose(_sorted_sv(out), np.sort(x), atol=1e-12)
+    # the norm is divided out: 10⁻³ M (‖M‖_F < 1) gives the same result
+    np.testing.assert_allclose(polar.msign(m * 1e-3, "newton_schulz", coeffs="jordan"), out, atol=1e-12)
 
 
-def test_schedule_coefficients_safety_and_repeat() -> None:
-    table, safety = polar.schedule_coefficients("polar_express", 10)
-    assert safety == 1.01 and table.shape == (10, 3)
-    a, b, c = polar.PUBLISHED_POLAR_EXPRESS[0]
-    np.testing.assert_allclose(table[0], [a / 1.01, b / 1.01**3, c / 1.01**5])
-    np.testing.assert_allclose(table[-1], polar.PUBLISHED_POLAR_EXPRESS[-1])  # last: no safety
-    last = np.array(polar.PUBLISHED_POLAR_EXPRESS[-1])
-    np.testing.assert_allclose(table[8], last / [1.01, 1.01**3, 1.01**5])  # repeated, with safety
-    custom, s = polar.schedule_coefficients([[1.5, -0.5, 0.0]], 3)
-    assert s == 1.0 and custom.shape == (3, 3)
-
-
-def test_custom_table_equals_named_cubic() -> None:
-    m = jax.random.normal(jax.random.key(2), (12, 6), dtype=jnp.float64)
-    a = polar.msign(m, "newton_schulz", steps=12, coeffs="cubic")
-    b = polar.msign(m, "newton_schulz", steps=12, coeffs=np.array([[1.5, -0.5, 0.0]]))
-    np.testing.assert_allclose(a, b, atol=1e-15)
-
-
-def test_sv_error_profile() -> None:
-    pe = polar.sv_error_profile("polar_express", 1e-3)
-    assert pe.shape == (8,) and pe[-1] < 1e-12 and np.all(np.diff(pe) < 0)
-    cubic = polar.sv_error_profile("cubic", 1e-3, 30)
-    assert cubic[-1] < 1e-12 and cubic[10] > 0.5  # slow start: 1e-3 grows by 1.5x per step
-    jordan = polar.sv_error_profile("jordan", 0.1, 20)
-    assert jordan[-1] > 0.2  # Jordan's quintic does not converge to 1
-
-
-def test_polar_express_recursion_reproduces_published() -> None:
-    ours = np.array(polar.polar_express_coefficients(1e-3, 8))
-    pub = np.array(polar.PUBLISHED_POLAR_EXPRESS)
-    np.testing.assert_allclose(ours[:6], pub[:6], rtol=1e-13)
-    np.testing.assert_allclose(ours[6:], pub[6:], rtol=1e-8)
-
-
-def test_optimal_odd_quintic_equioscillates() -> None:
-    a, b, c, err = (float(v) for v in polar.optimal_odd_quintic(0.1, 1.0))
-    x = np.linspace(0.1, 1.0, 200001)
-    dev = 1 - (a * x + b * x**3 + c * x**5)
-    assert abs(np.abs(dev).max() - abs(err)) < 1e-9
-    assert abs(dev[0] - err) < 1e-12 and abs(dev[-1] + err) < 1e-12  # alternation at the ends
-
-
-def test_top_singular_triplet_by_power_iteration(matrix_with_singular_values) -> None:
-    s = np.array([2.0, 1.0, 0.5, 0.1])
-    w = matrix_with_singular_values(s, 10, seed=5)
-    sigma, u, v = polar.top_singular_triplet(w, tol=1e-12)
-    assert abs(float(sigma) - 2.0) < 1e-12
-    grad = jax.grad(lambda x: jnp.linalg.svd(x, compute_uv=False)[0])(w)
-    np.testing.assert_allclose(jnp.outer(u, v), grad, atol=1e-10)
-    res = polar.power_iteration(w, iters=5, tol=1e-15)
-    assert int(res.iterations) == 5 and float(res.residual) > 1e-15  # stopped by the budget
-
-
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        (lambda: polar.msign(jnp.ones(3)), "2-D"),
-        (lambda: polar.msign(jnp.ones((2, 2, 2))), "2-D"),
-        (lambda: polar.msign(jnp.array([[1.0, jnp.nan]])), "finite"),
-        (lambda: polar.msign(jnp.ones((2, 2), dtype=jnp.int32)), "floating"),
-        (lambda: polar.msign(jnp.ones((2, 2)), method="qr"), "method"),
-        (lambda: polar.msign(jnp.ones((2, 2)), steps=3), "newton_schulz"),
-        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", coeffs="nope"), "coeffs"),
-        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", coeffs=[[1.0]]), "coeffs"),
-        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", coeffs=np.ones((2, 3, 1))), "coeffs"),
-        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", coeffs=[["a", "b"]]), "coeffs"),
-        (lambda: polar.msign(jnp.ones((2, 2)), normalize="schatten8"), "normalize"),
-        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", normalize="l1"), "normalize"),
-        (lambda: polar.newton_schulz(jnp.ones((2, 2)), jnp.ones((3, 1))), "table"),
-        (lambda: polar.Schedule("s", ((1.0, 2.0), (1.0, 2.0, 3.0)), default_steps=2), "length"),
-        (lambda: polar.Schedule("s", ((1.0, 2.0),), default_steps=1, safety=0.5), "safety"),
-        (lambda: polar.Schedule("s", ((1.0, math.nan),), default_steps=1), "finite"),
-        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", coeffs=[[1.0, 2.0, np.inf]]), "finite"),
-        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", steps=0), "steps"),
-        (lambda: polar.top_singular_triplet(jnp.ones((2, 2)), iters=0), "iters"),
-        (lambda: polar.top_singular_triplet(jnp.ones((2, 2)), tol=-1.0), "tol"),
-        (lambda: polar.top_singular_triplet(jnp.ones((2, 2)), key=0), "key"),
-        (lambda: polar.top_singular_triplet(jnp.ones(4)), "2-D"),
-        (lambda: polar.sv_error_profile("cubic", 1.5), "ell"),
-        (lambda: polar.optimal_odd_quintic(1.0, 0.5), "lo"),
-        (lambda: polar.polar_express_coefficients(1e-3, 0), "steps"),
-        (lambda: polar.polar_express_coefficients(1.0, 3), "ell"),
-        (lambda: polar.polar_express_coefficients(1e-3, 3, degree=4), "odd"),
-        (lambda: polar.polar_express_coefficients(1e-3, 3, cushion=1.0), "cushion"),
-        (lambda: polar.polar_express_coefficients(1e-3, 3, cushion=-0.1), "cushion"),
-        (lambda: polar.optimal_odd_polynomial(4, 0.1, 1.0), "odd"),
-        (lambda: polar.optimal_odd_polynomial(-1, 0.1, 1.0), "degree"),
-        (lambda: polar.optimal_odd_polynomial(3.0, 0.1, 1.0), "degree"),
-        (lambda: polar.optimal_odd_polynomial(5, 0.0, 1.0), "lo"),
-        (lambda: polar.optimal_odd_polynomial(5, -0.1, 1.0), "lo"),
-        (lambda: polar.optimal_odd_polynomial(5, 0.5, 0.5), "lo"),
-        (lambda: polar.optimal_odd_polynomial(5, 0.6, 0.5), "lo"),
-        (lambda: polar.flat_odd_polynomial(2), "odd"),
-        (lambda: polar.schedule_headroom("jordan", upto=1.0), "upto"),
-        (lambda: polar.singular_value_iterates("jordan", [np.inf]), "finite"),
-        (lambda: polar.topk_loss(jnp.ones((2, 3)), jnp.ones(5), 6), "k"),
-        (lambda: polar.topk_loss(jnp.ones(3), jnp.ones(5), 2), "table"),
-        (lambda: polar.fit_coefficients(np.ones((2, 2, 3))), "init"),
-        (lambda: polar.fit_coefficients(np.ones((4, 3)), steps=5), "steps"),
-        (lambda: polar.fit_coefficients([1.0, 0.0, 0.0], k=0), "k"),
-    ],
-)
-def test_bad_input_raises_value_error(call, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        call()
-
-
-def test_nuclear_norm_is_the_sum_of_singular_values_and_differentiable() -> None:
-    m = jnp.array([[3.0, 0.0], [0.0, -4.0], [0.0, 0.0]])
-    assert float(polar.nuclear_norm(m)) == pytest.approx(7.0, rel=1e-6)
-    # d‖M‖_*/dM = msign(M) for full-rank M
-    grad = jax.grad(polar.nuclear_norm)(m)
-    np.testing.assert_allclose(grad, polar.msign(m), atol=1e-6)
-    with pytest.raises(ValueError, match="M must be 2-D"):
-        polar.nuclear_norm(jnp.ones(3))
-
-
-# ---------------------------------------------------------------------------------------------
-# The post's coefficient sets, the scalar map, normalisations and the peers
-
-
-def test_post_coefficient_sets_as_data() -> None:
-    expect = {"jordan": (1, 5), "su_adam": (1, 5), "youjiacheng": (6, 6), "su_x": (6, 6),
-              "su_x2": (6, 6), "su_x3": (5, 5), "zhang_ruichong": (5, 5)}
-    for name, (rows, steps) in expect.items():
-        sched = polar.SCHEDULES[name]
-        assert len(sched.coeffs) == rows and sched.default_steps == steps and sched.safety == 1.0
-        assert sched.degree == 5
-    assert polar.SCHEDULES["youjiacheng"].coeffs[0] == (3955 / 1024, -8306 / 1024, 5008 / 1024)
-    assert polar.SCHEDULES["su_x2"].coeffs[-1] == (3148 / 1024, -5464 / 1024, 4095 / 1024)
-    assert polar.SCHEDULES["su_x3"].coeffs[0] == (4.6182, -12.9582, 9.3299)
-    assert polar.SCHEDULES["zhang_ruichong"].coeffs[3] == (3.64, -7.48, 4.43)
-    assert polar.SCHEDULES["su_adam"].coeffs == ((3.3748, -4.6969, 2.1433),)
-
-
-def test_singular_value_iterates_is_the_composition_with_safety() -> None:
-    x0 = np.array([1e-3, 0.3, 1.0, -0.5])
-    out = polar.singular_value_iterates("polar_express", x0, 9)
-    x = x0 / 1.01
-    for t in range(9):
-        a, b, c = polar.PUBLISHED_POLAR_EXPRESS[min(t, 7)]
-        s = 1.01 if t < 8 else 1.0
-        x = a / s * x + b / s**3 * x**3 + c / s**5 * x**5
-        np.testing.assert_allclose(out[t], x, rtol=1e-12)  # roundings, amplified by p_t'
-    # degree 9 rows (c1, c3, c5, c7, c9) and a diverging value (inf, no warning, no nan)
-    row = np.array([[2.0, -1.0, 0.5, -0.25, 0.125]])
-    got = polar.singular_value_iterates(row, [0.7, 1e200])[0]
-    assert got[0] == pytest.approx(sum(c * 0.7 ** (2 * j + 1) for j, c in enumerate(row[0])), rel=1e-15)
-    assert got[1] == math.inf
-    cubic = polar.singular_value_iterates("cubic", [1e200], 2)
-    assert np.all(np.isinf(cubic)) and not np.any(np.isnan(cubic))
-
-
-def test_schedule_headroom_closed_forms() -> None:
-    # the identity map: error 1 - ell on [ell, 1], so x0 may go up to 2 - ell
-    assert polar.schedule_headroom([[1.0, 0.0]], ell=0.25) == pytest.approx(1.75, abs=1e-12)
-    # many steps of Jordan's quintic: the escape point is its largest fixed point, where
-    # c x^4 + b x^2 + (a - 1) = 0
-    a, b, c = polar.SCHEDULES["jordan"].coeffs[0]
-    fixed = math.sqrt((-b + math.sqrt(b * b - 4 * c * (a - 1))) / (2 * c))
-    assert polar.schedule_headroom("jordan", 60) == pytest.approx(fixed, abs=1e-9)
-    # a map with no crossing below `upto`
-    assert polar.schedule_headroom([[1.0, 0.0]], ell=0.25, upto=1.5) == math.inf
+@pytest.mark.parametrize("normalize", ["frobenius", "schatten4", "schatten8"])
+def test_newton_schulz_cubic_rows_and_safety_are_the_scalar_map(
+    normalize: str, matrix_with_singular_values
+) -> None:
+    """Rows (c₁, c₃) (k = 2): X ← c₁X + c₃XXᵀX; X₀ = M/(safety ‖σ‖_p) with p = 2, 4 or 8."""
+    s = np.geomspace(0.02, 2.0, 10)
+    m = matrix_with_singular_values(s, 14, seed=9) * 1e-2
+    p = {"frobenius": 2, "schatten4": 4, "schatten8": 8}[normalize]
+    rows = np.array([[1.5, -0.5], [1.7, -0.6], [1.5, -0.5]])
+    out = polar.newton_schulz(m, rows, 1.1, normalize=normalize)
+    x0 = s / np.sum(s**p) ** (1 / p) / 1.1
+    expected = polar.singular_value_iterates(rows, x0)[-1]
+    np.testing.assert_allclose(_sorted_sv(out), np.sort(expected), rtol=1e-12)
+    # a zero third column is the same iteration; safety 1 is the default
+    padded = np.concatenate([rows, np.zeros((3, 1))], axis=1)
+    np.testing.assert_allclose(polar.newton_schulz(m, padded, 1.1, normalize=normalize), out, atol=1e-14)
+    np.testing.assert_array_equal(polar.newton_schulz(m, rows, normalize=normalize),
+                                  polar.newton_schulz(m, rows, 1.0, normalize=normalize))
 
 
 @pytest.mark.parametrize("normalize", ["schatten4", "schatten8"])
@@ -236,10 +258,10 @@ def test_newton_schulz_schatten_normalisation_is_the_scalar_map(
     x0 = s / np.sum(s**p) ** (1 / p)
     for coeffs in ("jordan", "polar_express"):
         out = polar.msign(m, "newton_schulz", coeffs=coeffs, normalize=normalize)
+        assert out.shape == shape
         table, _ = polar.schedule_coefficients(coeffs)
         expected = polar.singular_value_iterates(coeffs, x0, len(table))[-1]
-        sv = np.linalg.svd(np.asarray(out), compute_uv=False)
-        np.testing.assert_allclose(np.sort(sv), np.sort(expected), rtol=1e-11)
+        np.testing.assert_allclose(_sorted_sv(out), np.sort(expected), rtol=1e-11)
 
 
 def test_newton_schulz_wide_rows_degree_9(matrix_with_singular_values) -> None:
@@ -248,9 +270,72 @@ def test_newton_schulz_wide_rows_degree_9(matrix_with_singular_values) -> None:
     rows = polar.polar_express_coefficients(1e-2, 5, degree=9, cushion=0.0)
     out = polar.msign(m, "newton_schulz", coeffs=rows)
     expected = polar.singular_value_iterates(rows, s / np.linalg.norm(s))[-1]
-    np.testing.assert_allclose(np.sort(np.linalg.svd(np.asarray(out), compute_uv=False)),
-                               np.sort(expected), rtol=1e-11)
+    np.testing.assert_allclose(_sorted_sv(out), np.sort(expected), rtol=1e-11)
     np.testing.assert_allclose(out, polar.msign(m), atol=1e-10)
+    np.testing.assert_allclose(polar.msign(m.T, "newton_schulz", coeffs=rows), out.T, atol=1e-14)
+
+
+@pytest.mark.parametrize("normalize", ["frobenius", "schatten4", "schatten8"])
+def test_newton_schulz_of_a_zero_matrix_is_zero(normalize: str) -> None:
+    for shape in ((5, 3), (3, 5)):
+        out = polar.msign(jnp.zeros(shape), "newton_schulz", normalize=normalize)
+        np.testing.assert_array_equal(out, np.zeros(shape))
+
+
+def test_newton_schulz_keeps_the_dtype_and_takes_bfloat16_norms_in_float32() -> None:
+    m = jax.random.normal(jax.random.key(5), (6, 4), dtype=jnp.float32)
+    assert polar.msign(m, "newton_schulz").dtype == jnp.float32
+    assert polar.msign(m.astype(jnp.bfloat16), "newton_schulz").dtype == jnp.bfloat16
+    # One identity step (c₁, c₃) = (1, 0) returns X₀ = M · bf16(1/‖M‖_F) with the norm in float32:
+    # ‖M‖_F² = 11, whose float32 reciprocal root rounds to another bfloat16 than the bfloat16 root.
+    ints = np.array([[3.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    scale = (np.float32(1) / np.sqrt(np.float32(11))).astype(ml_dtypes.bfloat16)
+    expected = (ints * np.float32(scale)).astype(ml_dtypes.bfloat16)
+    out = polar.newton_schulz(jnp.asarray(ints, dtype=jnp.bfloat16), jnp.array([[1.0, 0.0]]))
+    np.testing.assert_array_equal(np.asarray(out), expected)
+
+
+@pytest.mark.parametrize("shape", [(12, 7), (7, 12)])
+def test_newton_schulz_products_count_size_and_precision(shape: tuple[int, int]) -> None:
+    """k products per step of k coefficients (G, G², …, G^{k-2}·G, X·q), the Gram the smaller
+    square, at the requested precision; the Schatten first step adds G² for schatten8."""
+    small, large = min(shape), max(shape)
+    m = jnp.ones(shape)
+    expected = {("frobenius", 2): 2, ("frobenius", 3): 3, ("frobenius", 5): 5,
+                ("schatten4", 2): 4, ("schatten4", 3): 6, ("schatten8", 2): 5, ("schatten8", 3): 6}
+    for (normalize, k), count in expected.items():
+        table = jnp.ones((3, k))
+        dots = _primitives(lambda m, t=table, n=normalize: polar.newton_schulz(m, t, normalize=n), m,
+                           name="dot_general")
+        assert len(dots) == count, (normalize, k)
+        assert {e.outvars[0].aval.shape for e in dots} <= {(small, small), (large, small)}
+    for precision in polar.PRECISIONS:
+        for fn in (lambda m, p=precision: polar.newton_schulz(m, jnp.ones((2, 3)), precision=p),
+                   lambda m, p=precision: polar.msign(m, "newton_schulz", precision=p),
+                   lambda m, p=precision: polar.msign(m, "newton_schulz", precision=p,
+                                                      normalize="schatten8")):
+            dots = _primitives(fn, m, name="dot_general")
+            assert dots and all(e.params["precision"] == (PRECISION[precision],) * 2 for e in dots)
+    dots = _primitives(lambda m: polar.msign(m, "newton_schulz"), m, name="dot_general")
+    assert all(e.params["precision"] == (PRECISION["highest"],) * 2 for e in dots)
+
+
+def test_msign_newton_schulz_is_newton_schulz_with_the_schedule() -> None:
+    m = jax.random.normal(jax.random.key(6), (9, 5), dtype=jnp.float64)
+    table, safety = polar.schedule_coefficients("polar_express")
+    np.testing.assert_array_equal(polar.msign(m, "newton_schulz"), polar.newton_schulz(m, table, safety))
+    np.testing.assert_array_equal(polar.msign(m, "newton_schulz", normalize="schatten4"),
+                                  polar.newton_schulz(m, table, safety, normalize="schatten4"))
+    table, safety = polar.schedule_coefficients("jordan", 3)
+    np.testing.assert_array_equal(polar.msign(m, "newton_schulz", 3, "jordan"),
+                                  polar.newton_schulz(m, table, safety))
+
+
+def test_custom_table_equals_named_cubic() -> None:
+    m = jax.random.normal(jax.random.key(2), (12, 6), dtype=jnp.float64)
+    a = polar.msign(m, "newton_schulz", steps=12, coeffs="cubic")
+    b = polar.msign(m, "newton_schulz", steps=12, coeffs=np.array([[1.5, -0.5, 0.0]]))
+    np.testing.assert_allclose(a, b, atol=1e-15)
 
 
 def test_newton_schulz_matches_optax(matrix_with_singular_values) -> None:
@@ -263,37 +348,196 @@ def test_newton_schulz_matches_optax(matrix_with_singular_values) -> None:
         np.testing.assert_allclose(out, ref, atol=1e-12)
 
 
+# ---------------------------------------------------------------------------------------------
+# The scalar map, the error profile and the headroom
+
+
+def _cubic(x: float) -> float:
+    return 1.5 * x - 0.5 * x**3
+
+
+def test_singular_value_iterates_is_the_composition_with_safety() -> None:
+    x0 = np.array([1e-3, 0.3, 1.0, -0.5])
+    out = polar.singular_value_iterates("polar_express", x0, 9)
+    assert out.shape == (9, 4)
+    x = x0 / 1.01
+    for t in range(9):
+        a, b, c = polar.PUBLISHED_POLAR_EXPRESS[min(t, 7)]
+        s = 1.01 if t < 8 else 1.0
+        x = a / s * x + b / s**3 * x**3 + c / s**5 * x**5
+        np.testing.assert_allclose(out[t], x, rtol=1e-12)  # roundings, amplified by p_t'
+    # degree 9 rows (c1, c3, c5, c7, c9) and a diverging value (inf, no warning, no nan)
+    row = np.array([[2.0, -1.0, 0.5, -0.25, 0.125]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = polar.singular_value_iterates(row, [0.7, 1e200])[0]
+        cubic = polar.singular_value_iterates("cubic", [1e200], 2)
+    assert got[0] == pytest.approx(sum(c * 0.7 ** (2 * j + 1) for j, c in enumerate(row[0])), rel=1e-15)
+    assert got[1] == math.inf
+    assert np.all(np.isinf(cubic)) and not np.any(np.isnan(cubic))
+    # defaults: x0 = 1 and the schedule's own steps; x0 keeps its shape; an all-zero row maps to 0
+    np.testing.assert_array_equal(polar.singular_value_iterates("jordan"),
+                                  polar.singular_value_iterates("jordan", 1.0, 5))
+    assert polar.singular_value_iterates("jordan", np.ones((2, 3)), 4).shape == (4, 2, 3)
+    np.testing.assert_array_equal(polar.singular_value_iterates([[0.0, 0.0]], [0.5, -2.0], 2),
+                                  np.zeros((2, 2)))
+
+
+def test_sv_error_profile_is_the_worst_error_on_the_log_grid() -> None:
+    # the cubic p(x) = (3x − x³)/2 increases on [0, 1] with p ≥ x there: the worst error after t
+    # steps is 1 − p^t(ell), at the grid's first point
+    with mpmath.workdps(30):
+        x, closed = mpmath.mpf("0.01"), []
+        for _ in range(12):
+            x = _cubic(x)
+            closed.append(float(1 - x))
+    np.testing.assert_allclose(polar.sv_error_profile("cubic", 0.01, 12), closed, rtol=1e-13, atol=1e-15)
+    x = mpmath.mpf(1e-3)
+    for got in polar.sv_error_profile("cubic", steps=3):  # ell = 1e-3 by default
+        x = _cubic(x)
+        assert got == pytest.approx(float(1 - x), rel=1e-14)
+    # five points: x₀ = ell^(j/4), j = 4, 3, 2, 1, 0, through Jordan's quintic written out
+    a, b, c = polar.SCHEDULES["jordan"].coeffs[0]
+    x = np.array([0.1 ** (j / 4) for j in (4, 3, 2, 1, 0)])
+    worst = []
+    for _ in range(5):
+        x = a * x + b * x**3 + c * x**5
+        worst.append(np.max(np.abs(1 - x)))
+    np.testing.assert_allclose(polar.sv_error_profile("jordan", 0.1, points=5), worst, rtol=1e-14)
+    assert polar.sv_error_profile("jordan", 0.1, points=2).shape == (5,)  # the two ends only
+    # defaults: Polar Express, ell = 1e-3, 20001 points (Jordan's band peaks between grid points)
+    np.testing.assert_array_equal(polar.sv_error_profile(),
+                                  polar.sv_error_profile("polar_express", 1e-3, 8, points=20001))
+    fine = polar.sv_error_profile("jordan", 0.1)
+    np.testing.assert_array_equal(fine, polar.sv_error_profile("jordan", 0.1, points=20001))
+    assert not np.array_equal(fine, polar.sv_error_profile("jordan", 0.1, points=20002))
+
+
+def test_sv_error_profile_of_polar_express_and_the_cubic() -> None:
+    pe = polar.sv_error_profile("polar_express", 1e-3)
+    assert pe.shape == (8,) and pe[-1] < 1e-12 and np.all(np.diff(pe) < 0)
+    cubic = polar.sv_error_profile("cubic", 1e-3, 30)
+    assert cubic[-1] < 1e-12 and cubic[10] > 0.5  # slow start: 1e-3 grows by 1.5x per step
+    jordan = polar.sv_error_profile("jordan", 0.1, 20)
+    assert jordan[-1] > 0.2  # Jordan's quintic does not converge to 1
+
+
+def test_schedule_headroom_closed_forms() -> None:
+    # the identity map: error 1 - ell on [ell, 1], so x0 may go up to 2 - ell
+    assert polar.schedule_headroom([[1.0, 0.0]], ell=0.25) == pytest.approx(1.75, abs=1e-12)
+    # x ↦ 0.4x: worst error 1 − 0.4 ell, reached again at x₀ = 5 − ell, beyond the default upto = 4
+    assert polar.schedule_headroom([[0.4, 0.0]]) == math.inf
+    assert polar.schedule_headroom([[0.4, 0.0]], upto=6) == pytest.approx(5 - 1e-3, abs=1e-13)
+    # the cubic, T steps: x₀ ∈ [1, x̄] ends within the band iff p(x₀) ≥ p(ell), so x̄ is the root
+    # in (1, √3) of x³ − 3x + 2p(ell) = 0, x̄ = 2 cos(arccos(−p(ell))/3), for every T
+    ell = 0.1
+    xbar = 2 * math.cos(math.acos(-_cubic(ell)) / 3)
+    for steps, points in ((1, 30001), (3, 30001), (3, 2)):
+        assert polar.schedule_headroom("cubic", steps, ell=ell, points=points) == pytest.approx(
+            xbar, abs=1e-14)
+    # many steps of Jordan's quintic: the escape point is its largest fixed point, where
+    # c x^4 + b x^2 + (a - 1) = 0
+    a, b, c = polar.SCHEDULES["jordan"].coeffs[0]
+    fixed = math.sqrt((-b + math.sqrt(b * b - 4 * c * (a - 1))) / (2 * c))
+    assert polar.schedule_headroom("jordan", 60) == pytest.approx(fixed, abs=1e-9)
+    # a map with no crossing below `upto`
+    assert polar.schedule_headroom([[1.0, 0.0]], ell=0.25, upto=1.5) == math.inf
+
+
+def test_schedule_headroom_defaults() -> None:
+    assert polar.schedule_headroom() == polar.schedule_headroom("polar_express", None, ell=1e-3,
+                                                                upto=4.0, points=30001)
+
+
+# ---------------------------------------------------------------------------------------------
+# The post's loss and its Adam fit
+
+
 def test_topk_loss_is_the_mean_of_the_largest_errors() -> None:
     x0 = np.linspace(0, 1, 1001)[1:]
     table = np.array([[3.4445, -4.7750, 2.0315]] * 5)
     xt = polar.singular_value_iterates(table, x0)[-1]
     expected = np.sort(np.abs(xt - 1))[-37:].mean()
     assert float(polar.topk_loss(table, x0, 37)) == pytest.approx(expected, rel=1e-13)
+    every = np.abs(polar.singular_value_iterates(table, x0[:5])[-1] - 1).mean()
+    assert float(polar.topk_loss(table, x0[:5], 5)) == pytest.approx(every, rel=1e-14)
+
+
+def _adam_reference(init: np.ndarray, *, iters: int, k: int, points: int, lr: float,
+                    decay_step: int, decay: float, tol: float, bias_correction: bool,
+                    steps: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """The post's loop written out in NumPy (float64 Adam state, gradients of the float32 loss by
+    JAX); returns the last iterate and the norms of every gradient before clipping."""
+    grid = jnp.linspace(0, 1, points + 1, dtype=jnp.float32)[1:]
+    grad = jax.jit(jax.grad(lambda w: polar.topk_loss(jnp.broadcast_to(w, (steps, w.shape[-1])),
+                                                      grid, k)))
+    norms = []
+
+    def clipped(w: np.ndarray) -> np.ndarray:
+        g = np.asarray(grad(jnp.asarray(w, dtype=jnp.float32)), dtype=np.float64)
+        norms.append(np.linalg.norm(g))
+        return g / max(norms[-1], 1.0)
+
+    w = np.array(init, dtype=np.float64)
+    m = v = np.zeros_like(w)
+    for i in range(iters):
+        g = 0.6 * clipped(w) + 0.2 * (clipped(w + tol / 2) + clipped(w - tol / 2))
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
+        rate = lr if i <= decay_step else lr * decay
+        if bias_correction:
+            w = w - rate * (m / (1 - 0.9 ** (i + 1))) / np.sqrt(v / (1 - 0.999 ** (i + 1)) + 1e-20)
+        else:
+            w = w - rate * m / np.sqrt(v + 1e-20)
+    return w, np.array(norms)
 
 
 def test_fit_coefficients_is_the_posts_adam() -> None:
-    """Thirty steps of the post's loop, written out in NumPy (gradients from JAX)."""
-    iters, k, points, lr, tol = 30, 20, 500, 1e-2, 0.1
-    grid = jnp.linspace(0, 1, points + 1, dtype=jnp.float32)[1:]
+    """Thirty steps of the post's loop, its rate cut after step 10; the gradient norms cross the
+    clipping threshold 1 (and 2) along the way, so the clipping shows."""
+    args = {"iters": 30, "k": 20, "points": 500, "lr": 1e-2, "decay_step": 10, "tol": 0.1}
+    w, norms = _adam_reference(np.array([1.5, -0.5, 0.0]), decay=0.1, bias_correction=False, **args)
+    assert norms.min() < 1 < 2 < norms.max() and np.any((norms > 1) & (norms < 2))
+    fit = polar.fit_coefficients([1.5, -0.5, 0.0], **args)
+    assert fit.coefficients.shape == (5, 3) and fit.path.shape == (30, 3)
+    assert fit.coefficients.dtype == fit.path.dtype == np.float64 and isinstance(fit.loss, float)
+    np.testing.assert_allclose(fit.coefficients, np.tile(w, (5, 1)), rtol=2e-5)  # float32 run
+    np.testing.assert_array_equal(fit.path, fit.path.astype(np.float32))  # ... in float32
+    np.testing.assert_array_equal(fit.path[-1], fit.coefficients[0])
+    grid = jnp.linspace(0, 1, 501, dtype=jnp.float32)[1:]
+    loss = polar.topk_loss(jnp.asarray(fit.coefficients, dtype=jnp.float32), grid, 20)
+    assert fit.loss == pytest.approx(float(loss), rel=1e-6)
 
-    def g_of(w: np.ndarray) -> np.ndarray:
-        g = np.asarray(jax.grad(lambda w: polar.topk_loss(jnp.broadcast_to(w, (5, 3)), grid, k))(
-            jnp.asarray(w, dtype=jnp.float32)), dtype=np.float64)
-        return g / max(np.linalg.norm(g), 1.0)
 
-    w = np.array([1.5, -0.5, 0.0])
-    m = v = np.zeros(3)
-    for i in range(iters):
-        g = 0.6 * g_of(w) + 0.2 * (g_of(w + tol / 2) + g_of(w - tol / 2))
-        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
-        w = w - (lr if i <= 10 else lr * 0.1) * m / np.sqrt(v + 1e-20)
-    fit = polar.fit_coefficients([1.5, -0.5, 0.0], k=k, points=points, iters=iters, lr=lr,
-                                 decay_step=10, tol=tol)
-    assert fit.coefficients.shape == (5, 3) and fit.path.shape == (iters, 3)
-    np.testing.assert_allclose(fit.coefficients[0], w, rtol=2e-5)  # float32 against float64
-    np.testing.assert_allclose(fit.path[-1], w, rtol=2e-5)
-    per_step = polar.fit_coefficients(np.tile([1.5, -0.5, 0.0], (3, 1)), iters=3, points=200, k=5)
-    assert per_step.coefficients.shape == (3, 3) and per_step.path.shape == (3, 3, 3)
+def test_fit_coefficients_with_bias_correction_and_per_step_rows() -> None:
+    args = {"iters": 12, "k": 20, "points": 500, "lr": 1e-2, "decay_step": 5, "decay": 0.5, "tol": 0.1}
+    w, _ = _adam_reference(np.array([1.5, -0.5, 0.0]), bias_correction=True, **args)
+    fit = polar.fit_coefficients([1.5, -0.5, 0.0], bias_correction=True, **args)
+    np.testing.assert_allclose(fit.coefficients, np.tile(w, (5, 1)), rtol=2e-5)
+    # one row per step; k = 200 of 500 (with k = 20 the c₅ gradient of the first step is at the
+    # float32 rounding level, and Adam's normalised step makes that noise a full step)
+    init = np.array([[1.5, -0.5, 0.0], [1.6, -0.6, 0.0]])
+    args["k"] = 200
+    w, _ = _adam_reference(init, steps=2, bias_correction=False, **args)
+    fit = polar.fit_coefficients(init, **args)
+    assert fit.path.shape == (12, 2, 3)
+    np.testing.assert_allclose(fit.coefficients, w, rtol=2e-5)
+    np.testing.assert_array_equal(polar.fit_coefficients(init, 2, **args).coefficients, fit.coefficients)
+
+
+def test_fit_coefficients_defaults_are_the_posts() -> None:
+    """k = 50 of 10000 points, 20000 Adam steps at 1e-3, times 0.1 after step 10000, tol = 0.1,
+    five steps of one shared quintic, no bias correction."""
+    init = [1.5, -0.5, 0.0]
+    small = {"k": 5, "points": 100}
+    default = polar.fit_coefficients(init, **small)
+    explicit = polar.fit_coefficients(init, 5, iters=20000, lr=1e-3, decay_step=10000, decay=0.1,
+                                      tol=0.1, bias_correction=False, **small)
+    for a, b in zip(default, explicit, strict=True):
+        np.testing.assert_array_equal(a, b)
+    one = polar.fit_coefficients(init, iters=1)
+    np.testing.assert_array_equal(one.path, polar.fit_coefficients(init, iters=1, k=50, points=10000).path)
+    # the smallest accepted settings run
+    assert polar.fit_coefficients(init, 1, k=2, points=2, iters=1, decay_step=0, tol=0.0).path.shape == (1, 3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,6 +557,15 @@ def test_flat_odd_polynomial_closed_forms() -> None:
         assert derivative == [derivative[0] * math.comb(n, j) * (-1) ** j for j in range(n + 1)]
 
 
+def test_optimal_odd_line_is_the_closed_form() -> None:
+    """Degree 1: c₁ = 2/(lo + hi), E = (hi − lo)/(hi + lo)."""
+    with mpmath.workdps(40):
+        a, b = mpmath.mpf("0.2"), mpmath.mpf("0.9")
+        c1, err = polar.optimal_odd_polynomial(1, "0.2", "0.9")
+        assert abs(c1 - 2 / (a + b)) < mpmath.mpf(10) ** -35
+        assert abs(err - (b - a) / (b + a)) < mpmath.mpf(10) ** -35
+
+
 def test_optimal_odd_cubic_is_the_closed_form() -> None:
     """Post 10996, eq. (11): x1² = (l² + lu + u²)/3, k = −6/(l²u + lu² + 2x1³), p' = k(x² − x1²)."""
     with mpmath.workdps(40):
@@ -326,14 +579,40 @@ def test_optimal_odd_cubic_is_the_closed_form() -> None:
             assert abs(err - (1 - (c1 * v + c3 * v**3))) < mpmath.mpf(10) ** -33
 
 
+def test_optimal_odd_polynomial_works_at_dps_digits() -> None:
+    forty = polar.optimal_odd_polynomial(5, "0.1", "1")
+    assert forty == polar.optimal_odd_polynomial(5, "0.1", "1", dps=40)
+    assert forty != polar.optimal_odd_polynomial(5, "0.1", "1", dps=41)
+    twenty = polar.optimal_odd_polynomial(5, "0.1", "1", dps=20)  # the least accepted
+    assert all(abs(a - b) < 1e-15 for a, b in zip(forty, twenty, strict=True))
+    assert polar.optimal_odd_quintic(0.1, 1.0) == polar.optimal_odd_polynomial(5, 0.1, 1.0)
+    assert polar.optimal_odd_quintic(0.1, 1.0, dps=30) == polar.optimal_odd_polynomial(5, 0.1, 1.0, dps=30)
+
+
 def test_optimal_odd_quintic_is_degree_5_and_reproduces_the_post() -> None:
     a, b, c, err = polar.optimal_odd_quintic(1e-3, 1.0)
     assert (a, b, c, err) == polar.optimal_odd_polynomial(5, 1e-3, 1.0)
     # post 10996, eq. (12): 8.4703 x − 25.1081 x³ + 18.6293 x⁵, E = 0.9915
     for got, want in ((a, 8.4703), (b, -25.1081), (c, 18.6293), (err, 0.9915)):
         assert abs(float(got) - want) < 1e-4
-    a1, b1, c1, e1 = polar.optimal_odd_quintic(0.7, 0.7)  # a point: the flat limit, E = 0
-    assert e1 == 0 and abs(a1 * 0.7 + b1 * 0.7**3 + c1 * 0.7**5 - 1) < 1e-30
+
+
+def test_optimal_odd_quintic_on_a_point_is_the_flat_limit() -> None:
+    """lo = hi = u: (15/8, −10/8, 3/8) scaled to u, E = 0, at dps digits."""
+    for dps in (40, 25):
+        with mpmath.workdps(dps):
+            u = mpmath.mpf(0.7)
+            expected = (15 / (8 * u), -10 / (8 * u**3), 3 / (8 * u**5), mpmath.mpf(0))
+        got = polar.optimal_odd_quintic(0.7, 0.7, **({} if dps == 40 else {"dps": dps}))
+        assert got == expected
+
+
+def test_optimal_odd_quintic_equioscillates() -> None:
+    a, b, c, err = (float(v) for v in polar.optimal_odd_quintic(0.1, 1.0))
+    x = np.linspace(0.1, 1.0, 200001)
+    dev = 1 - (a * x + b * x**3 + c * x**5)
+    assert abs(np.abs(dev).max() - abs(err)) < 1e-9
+    assert abs(dev[0] - err) < 1e-12 and abs(dev[-1] + err) < 1e-12  # alternation at the ends
 
 
 @pytest.mark.parametrize("degree", [3, 5, 7, 9])
@@ -347,27 +626,40 @@ def test_optimal_odd_polynomial_equioscillates_and_is_scale_invariant(degree: in
     n = (degree - 1) // 2
     assert abs(dev[-1] + (-1) ** n * float(err)) < 1e-12  # p(hi) = 1 + (−1)^n E
     # post 10996, eqs. (16)–(17): [a, b] and [a/b, 1] have the same error, c_k scaled by b^k
-    *odd_b, err_b = polar.optimal_odd_polynomial(degree, "0.005", "0.5")
-    with mpmath.workdps(40):
-        assert abs(err_b - err) < mpmath.mpf(10) ** -30
-        for j, (cb, c) in enumerate(zip(odd_b, odd, strict=True)):
-            assert abs(cb * mpmath.mpf("0.5") ** (2 * j + 1) - c) < mpmath.mpf(10) ** -30 * abs(c)
+    for lo, hi in (("0.005", "0.5"), ("0.01e-8", "1e-8")):
+        *odd_b, err_b = polar.optimal_odd_polynomial(degree, lo, hi)
+        with mpmath.workdps(40):
+            assert abs(err_b - err) < mpmath.mpf(10) ** -30
+            for j, (cb, c) in enumerate(zip(odd_b, odd, strict=True)):
+                scaled = cb * mpmath.mpf(hi) ** (2 * j + 1)
+                assert abs(scaled - c) < mpmath.mpf(10) ** -30 * abs(c)
 
 
-def test_optimal_odd_polynomial_on_a_narrow_interval_tends_to_the_flat_limit() -> None:
+def test_optimal_odd_polynomial_on_a_narrow_interval_is_the_flat_limit() -> None:
     flat = [float(c) for c in polar.flat_odd_polynomial(7)]
-    *odd, err = polar.optimal_odd_polynomial(7, 1 - 1e-6, 1.0)
+    *odd, err = polar.optimal_odd_polynomial(7, 1 - 1e-6, 1.0)  # solved: close to the limit
     np.testing.assert_allclose([float(c) for c in odd], flat, rtol=1e-5)
     assert 0 < err < 1e-24
-    *odd0, err0 = polar.optimal_odd_polynomial(7, "0.99999999999999999999", 1)
-    assert [float(c) for c in odd0] == pytest.approx(flat, rel=1e-15) and 0 <= err0 < 1e-70
+    # relative width below 10⁻¹⁴: the limit scaled to hi, with its own error 1 − p(lo)
+    for lo, hi in (("0.99999999999999999999", "1"), ("0.499999999999999999", "0.5")):
+        *odd, err = polar.optimal_odd_polynomial(5, lo, hi)
+        with mpmath.workdps(40):
+            a, b = mpmath.mpf(lo), mpmath.mpf(hi)
+            want = [mpmath.mpf(c.numerator) / c.denominator / b ** (2 * j + 1)
+                    for j, c in enumerate(polar.flat_odd_polynomial(5))]
+            for got, w in zip(odd, want, strict=True):
+                assert abs(got - w) < mpmath.mpf(10) ** -36 * abs(w)
+            expected_err = 1 - sum(w * a ** (2 * j + 1) for j, w in enumerate(want))
+            assert abs(err - expected_err) < mpmath.mpf(10) ** -38  # both below 10⁻⁴⁰
 
 
 def test_greedy_cubic_recursion_is_the_closed_form_step_by_step() -> None:
     """cushion = 0, degree 3: each step is (11) on [ℓ, u]; p(ℓ) = p(u) is the minimum."""
     sched = polar.polar_express_schedule(1e-2, 6, degree=3, cushion=0.0, flat=0.0)
+    assert len(sched.coefficients) == 6 and len(sched.lower) == len(sched.upper) == 7
     with mpmath.workdps(40):
         v, u = mpmath.mpf(1e-2), mpmath.mpf(1)
+        assert sched.lower[0] == v and sched.upper[0] == u
         for t in range(6):
             x1 = mpmath.sqrt((v * v + v * u + u * u) / 3)
             k = -6 / (v * v * u + v * u * u + 2 * x1**3)
@@ -397,31 +689,267 @@ def test_greedy_recursion_ranges(degree: int) -> None:
     np.testing.assert_allclose(worst, [1 - float(v) for v in sched.lower[1:]], rtol=1e-6)
 
 
+def test_greedy_step_with_a_cushion_takes_the_limit_at_the_threshold() -> None:
+    """cushion 1/2 on [0.2, 1]: the fit interval [1/2, 1] has ℓ/u = 1 − flat for flat = 1/2, so
+    the step is the flat limit (15x − 10x³ + 3x⁵)/8, recentred over [0.2, 1] (p(1) = 1 the max)."""
+    sched = polar.polar_express_schedule(0.2, 1, cushion=0.5, flat=0.5)
+    with mpmath.workdps(40):
+        flat = [mpmath.mpf(c.numerator) / c.denominator for c in polar.flat_odd_polynomial(5)]
+        low = sum(c * mpmath.mpf(0.2) ** (2 * j + 1) for j, c in enumerate(flat))
+        gamma = 2 / (low + 1)
+        for got, c in zip(sched.coefficients[0], flat, strict=True):
+            assert abs(got - gamma * c) < mpmath.mpf(10) ** -38
+        assert abs(sched.lower[1] - gamma * low) < mpmath.mpf(10) ** -38
+        assert abs(sched.upper[1] - gamma) < mpmath.mpf(10) ** -38
+
+
+def test_polar_express_recursion_reproduces_published() -> None:
+    ours = np.array(polar.polar_express_coefficients())  # ell = 1e-3, 8 quintics, the paper's cushion
+    pub = np.array(polar.PUBLISHED_POLAR_EXPRESS)
+    assert ours.shape == (8, 3)
+    np.testing.assert_allclose(ours[:6], pub[:6], rtol=1e-13)
+    np.testing.assert_allclose(ours[6:], pub[6:], rtol=1e-8)
+
+
 def test_flat_default_follows_the_cushion() -> None:
     """No cushion: every step exact (flat = 0); with one: the paper's limit shortcut."""
     exact = polar.polar_express_schedule(1e-3, 9, cushion=0.0)
     assert exact.coefficients == polar.polar_express_schedule(1e-3, 9, cushion=0.0,
                                                               flat=0.0).coefficients
-    paper = polar.polar_express_schedule(1e-3, 8)
-    assert paper.coefficients == polar.polar_express_schedule(1e-3, 8,
-                                                              flat=polar.PAPER_FLAT).coefficients
+    paper = polar.polar_express_schedule()
+    assert paper == polar.polar_express_schedule(1e-3, 8, degree=5, cushion=polar.PAPER_CUSHION,
+                                                 flat=polar.PAPER_FLAT, dps=40)
     # the paper's shortcut is visible in the last step, the exact step is not the limit
     flat5 = [float(c) for c in polar.flat_odd_polynomial(5)]
     assert max(abs(float(a) - b) for a, b in zip(paper.coefficients[-1], flat5, strict=True)) < 1e-8
     assert exact.coefficients[6] != paper.coefficients[6]
 
 
-@pytest.mark.parametrize("shape", [(7, 4), (4, 7), (3, 6, 4)])
-def test_svd_is_the_thin_svd_and_differentiable(shape: tuple[int, ...]) -> None:
-    m = jax.random.normal(jax.random.key(3), shape, dtype=jnp.float64)
-    u, s, vt = polar.svd(m)
-    k = min(shape[-2:])
-    assert u.shape == (*shape[:-1], k) and vt.shape == (*shape[:-2], k, shape[-1])
-    np.testing.assert_allclose((u * s[..., None, :]) @ vt, m, atol=1e-13)
-    np.testing.assert_allclose(s, np.linalg.svd(np.asarray(m), compute_uv=False), rtol=1e-13)
-    assert bool(jnp.all(s[..., :-1] >= s[..., 1:]))
-    np.testing.assert_allclose(polar.svd(m, compute_uv=False), s, rtol=1e-14)
-    if len(shape) == 2:  # d‖M‖_*/dM = U Vᵀ
-        np.testing.assert_allclose(jax.grad(polar.nuclear_norm)(m), u @ vt, atol=1e-12)
-    with pytest.raises(ValueError, match="M must be a matrix"):
-        polar.svd(jnp.ones(3))
+def test_polar_express_coefficients_are_the_schedule_as_floats() -> None:
+    kwargs = {"degree": 7, "cushion": 0.05, "flat": 1e-3, "dps": 30}
+    rows = polar.polar_express_coefficients(1e-2, 3, **kwargs)
+    sched = polar.polar_express_schedule(1e-2, 3, **kwargs)
+    assert rows == [tuple(float(c) for c in row) for row in sched.coefficients]
+    assert all(type(c) is float for row in rows for c in row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Power iteration
+
+
+def _power_reference(w: np.ndarray, v0: np.ndarray, iters: int, tol: float) -> tuple:
+    """power_iteration written out in NumPy: (σ, u, v, iterations, residual, residuals)."""
+
+    def triplet(v: np.ndarray) -> tuple:
+        wv = w @ v
+        sigma = np.linalg.norm(wv)
+        safe = sigma if sigma > 0 else 1.0
+        u = wv / safe
+        wtu = u @ w
+        return sigma, u, wtu, np.linalg.norm(wtu - sigma * v) / safe
+
+    v = v0 / np.linalg.norm(v0)
+    sigma, u, wtu, res = triplet(v)
+    k, residuals = 0, [res]
+    while k < iters and res > tol:
+        v = wtu / np.linalg.norm(wtu)
+        sigma, u, wtu, res = triplet(v)
+        k += 1
+        residuals.append(res)
+    return sigma, u, v, k, res, np.array(residuals)
+
+
+def _check_power(result: polar.PowerIteration, reference: tuple) -> None:
+    sigma, u, v, k, res, _ = reference
+    assert int(result.iterations) == k
+    assert float(result.sigma) == pytest.approx(sigma, rel=1e-13)
+    np.testing.assert_allclose(result.u, u, atol=1e-11)
+    np.testing.assert_allclose(result.v, v, atol=1e-11)
+    assert float(result.residual) == pytest.approx(res, rel=1e-4, abs=1e-15)
+
+
+def test_power_iteration_is_the_algorithm_written_out(matrix_with_singular_values) -> None:
+    w = np.asarray(matrix_with_singular_values(np.array([2.0, 1.8, 1.0, 0.1]), 10, seed=5))
+    key = jax.random.key(7)
+    v0 = np.asarray(jax.random.normal(key, (4,), dtype=jnp.float64))
+    ref = _power_reference(w, v0, 1000, 1e-8)
+    residuals = ref[-1]
+    assert residuals[-2] > 1.05e-8 and residuals[-1] < 0.95e-8  # stopped by tol, clearly
+    _check_power(polar.power_iteration(w, tol=1e-8, key=key), ref)
+    _check_power(polar.power_iteration(w, 5, 1e-8, key=key), _power_reference(w, v0, 5, 1e-8))
+    assert abs(float(polar.power_iteration(w, tol=1e-8, key=key).sigma) - 2.0) < 1e-12
+    # the stop is inclusive: a tolerance equal to the residual after 5 steps stops there
+    fifth = polar.power_iteration(w, 5, 1e-30, key=key).residual
+    assert int(polar.power_iteration(w, 6, float(fifth), key=key).iterations) == 5
+    # σ₁ and u₁v₁ᵀ, the gradient of ‖W‖₂
+    sigma, u, v = polar.top_singular_triplet(w, tol=1e-12)
+    assert abs(float(sigma) - 2.0) < 1e-12
+    grad = jax.grad(lambda x: jnp.linalg.svd(x, compute_uv=False)[0])(jnp.asarray(w))
+    np.testing.assert_allclose(jnp.outer(u, v), grad, atol=1e-10)
+
+
+def test_power_iteration_defaults_cap_and_zero_matrix(matrix_with_singular_values) -> None:
+    # σ₂/σ₁ = 0.999: tol = 1e-6 is out of reach in 1000 steps; the default key is key(0)
+    w = np.asarray(matrix_with_singular_values(np.array([1.0, 0.999, 0.5]), 6, seed=2))
+    v0 = np.asarray(jax.random.normal(jax.random.key(0), (3,), dtype=jnp.float64))
+    ref = _power_reference(w, v0, 1000, 1e-6)
+    assert ref[3] == 1000 and ref[4] > 1e-6
+    default = polar.power_iteration(w)
+    _check_power(default, ref)
+    for a, b in zip(default, polar.power_iteration(w, 1000, 1e-6, key=jax.random.key(0)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(polar.top_singular_triplet(w), default[:3], strict=True):
+        np.testing.assert_array_equal(a, b)
+    key = jax.random.key(3)
+    for a, b in zip(polar.top_singular_triplet(w, 7, 1e-3, key=key),
+                    polar.power_iteration(w, 7, 1e-3, key=key)[:3], strict=True):
+        np.testing.assert_array_equal(a, b)
+    # W = 0: σ = 0, u = 0, no step taken
+    zero = polar.power_iteration(jnp.zeros((4, 3)))
+    assert float(zero.sigma) == 0 and int(zero.iterations) == 0 and float(zero.residual) == 0
+    np.testing.assert_array_equal(zero.u, np.zeros(4))
+    np.testing.assert_allclose(zero.v, v0 / np.linalg.norm(v0), rtol=1e-15)
+    # float32 in, float32 out
+    single = polar.power_iteration(jnp.asarray(w, dtype=jnp.float32), tol=1e-3)
+    assert single.sigma.dtype == single.u.dtype == single.v.dtype == jnp.float32
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: a ValueError whose message is matched whole
+
+
+SCHEDULE_NAMES = ", ".join(repr(name) for name in sorted(polar.SCHEDULES))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # Schedule
+        (lambda: polar.Schedule("s", ((1.0, 2.0), (1.0, 2.0, 3.0)), default_steps=2),
+         "schedule 's': coeffs must be rows of one length >= 2 (c1, c3, c5, ...), got row lengths [2, 3]"),
+        (lambda: polar.Schedule("s", ((1.0,),), default_steps=1),
+         "schedule 's': coeffs must be rows of one length >= 2 (c1, c3, c5, ...), got row lengths [1]"),
+        (lambda: polar.Schedule("s", (), default_steps=1),
+         "schedule 's': coeffs must be rows of one length >= 2 (c1, c3, c5, ...), got row lengths []"),
+        (lambda: polar.Schedule("s", ((1.0, math.nan),), default_steps=1),
+         "schedule 's': coeffs must have only finite entries"),
+        (lambda: polar.Schedule("s", ((1.0, 2.0),), default_steps=0), "default_steps must be >= 1, got 0"),
+        (lambda: polar.Schedule("s", ((1.0, 2.0),), default_steps=1, safety=0.5),
+         "schedule 's': safety must be >= 1, got 0.5"),
+        (lambda: polar.Schedule("s", ((1.0, 2.0),), default_steps=1, safety=math.inf),
+         "safety must be finite, got inf"),
+        # coefficient tables and steps
+        (lambda: polar.schedule_coefficients("nope"), f"coeffs must be one of {SCHEDULE_NAMES}, got 'nope'"),
+        (lambda: polar.schedule_coefficients([["a", "b"]]),
+         "coeffs must be a schedule name, a Schedule or a (steps, k) table of odd coefficients "
+         "(c1, c3, c5, ...)"),
+        (lambda: polar.schedule_coefficients([1.0]),
+         "coeffs must be a (steps, k) table of odd coefficients (c1, c3, c5, ...) with k >= 2, "
+         "got shape (1,)"),
+        (lambda: polar.schedule_coefficients([[1.0], [2.0]]),
+         "coeffs must be a (steps, k) table of odd coefficients (c1, c3, c5, ...) with k >= 2, "
+         "got shape (2, 1)"),
+        (lambda: polar.schedule_coefficients(np.ones((2, 3, 1))),
+         "coeffs must be a (steps, k) table of odd coefficients (c1, c3, c5, ...) with k >= 2, "
+         "got shape (2, 3, 1)"),
+        (lambda: polar.schedule_coefficients(np.ones((0, 3))),
+         "coeffs must be a (steps, k) table of odd coefficients (c1, c3, c5, ...) with k >= 2, "
+         "got shape (0, 3)"),
+        (lambda: polar.schedule_coefficients([[1.0, 2.0, np.inf]]), "coeffs must have only finite entries"),
+        (lambda: polar.schedule_coefficients("jordan", 0), "steps must be >= 1, got 0"),
+        (lambda: polar.method_coefficients("qr"), "method must be one of 'svd', 'newton_schulz', got 'qr'"),
+        (lambda: polar.method_coefficients("svd", 3),
+         "steps and coeffs apply only to method='newton_schulz'"),
+        (lambda: polar.method_coefficients("svd", coeffs="jordan"),
+         "steps and coeffs apply only to method='newton_schulz'"),
+        # msign, newton_schulz, svd, nuclear_norm
+        (lambda: polar.msign(jnp.ones(3)), "M must be 2-D, got shape (3,)"),
+        (lambda: polar.msign(jnp.ones((2, 2, 2))), "M must be 2-D, got shape (2, 2, 2)"),
+        (lambda: polar.msign(jnp.array([[1.0, jnp.nan]])), "M must have only finite entries"),
+        (lambda: polar.msign(jnp.ones((2, 2), dtype=jnp.int32)), "M must have a floating dtype, got int32"),
+        (lambda: polar.msign(jnp.ones((2, 2)), normalize="schatten8"),
+         "normalize applies only to method='newton_schulz'"),
+        (lambda: polar.msign(jnp.ones((2, 2)), "newton_schulz", normalize="l1"),
+         "normalize must be one of 'frobenius', 'schatten4', 'schatten8', got 'l1'"),
+        (lambda: polar.newton_schulz(jnp.ones(2), jnp.ones((3, 2))), "M must be 2-D, got shape (2,)"),
+        (lambda: polar.newton_schulz(jnp.ones((2, 2)), jnp.ones(3)), "table must be 2-D, got shape (3,)"),
+        (lambda: polar.newton_schulz(jnp.ones((2, 2)), jnp.ones((3, 1))),
+         "table must be a (steps, k) table of odd coefficients (c1, c3, ...) with k >= 2, got shape (3, 1)"),
+        (lambda: polar.newton_schulz(jnp.ones((2, 2)), jnp.ones((3, 2)), 0.0), "safety must be > 0, got 0.0"),
+        (lambda: polar.newton_schulz(jnp.ones((2, 2)), jnp.ones((3, 2)), precision="fast"),
+         "precision must be one of 'highest', 'high', 'default', got 'fast'"),
+        (lambda: polar.newton_schulz(jnp.ones((2, 2)), jnp.ones((3, 2)), normalize="l1"),
+         "normalize must be one of 'frobenius', 'schatten4', 'schatten8', got 'l1'"),
+        (lambda: polar.svd(jnp.ones(3)), "M must be a matrix (or a batch of them), got shape (3,)"),
+        (lambda: polar.svd(jnp.array([[jnp.inf]])), "M must have only finite entries"),
+        (lambda: polar.nuclear_norm(jnp.ones(3)), "M must be 2-D, got shape (3,)"),
+        # the scalar map, the profile, the headroom
+        (lambda: polar.singular_value_iterates("jordan", [np.inf]), "x0 must have only finite entries"),
+        (lambda: polar.sv_error_profile("cubic", 1.0),
+         "ell must be < 1 (a singular value relative to ‖M‖_F), got 1.0"),
+        (lambda: polar.sv_error_profile("cubic", 0.0), "ell must be > 0, got 0.0"),
+        (lambda: polar.sv_error_profile("cubic", points=1), "points must be >= 2, got 1"),
+        (lambda: polar.schedule_headroom("jordan", upto=1.0), "upto must be > 1, got 1.0"),
+        (lambda: polar.schedule_headroom("jordan", upto=math.nan), "upto must be finite, got nan"),
+        (lambda: polar.schedule_headroom("jordan", points=1), "points must be >= 2, got 1"),
+        # the loss and the fit
+        (lambda: polar.topk_loss(jnp.ones(3), jnp.ones(5), 2), "table must be 2-D, got shape (3,)"),
+        (lambda: polar.topk_loss(jnp.ones((2, 3)), jnp.ones((1, 5)), 2), "x0 must be 1-D, got shape (1, 5)"),
+        (lambda: polar.topk_loss(jnp.ones((2, 3)), jnp.ones(5), 0), "k must be >= 1, got 0"),
+        (lambda: polar.topk_loss(jnp.ones((2, 3)), jnp.ones(5), 6), "k must be <= 5, got 6"),
+        (lambda: polar.fit_coefficients(np.ones((2, 2, 3))),
+         "init must be a finite (w,) or (T, w) table with w >= 2, got shape (2, 2, 3)"),
+        (lambda: polar.fit_coefficients([[1.0]]),
+         "init must be a finite (w,) or (T, w) table with w >= 2, got shape (1, 1)"),
+        (lambda: polar.fit_coefficients(np.ones((0, 3))),
+         "init must be a finite (w,) or (T, w) table with w >= 2, got shape (0, 3)"),
+        (lambda: polar.fit_coefficients([1.0, np.nan]),
+         "init must be a finite (w,) or (T, w) table with w >= 2, got shape (2,)"),
+        (lambda: polar.fit_coefficients(np.ones((4, 3)), steps=5),
+         "steps = 5 but init has 4 rows (one per step)"),
+        (lambda: polar.fit_coefficients(np.ones((4, 3)), steps=0), "steps must be >= 1, got 0"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], steps=0), "steps must be >= 1, got 0"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], points=1), "points must be >= 2, got 1"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], k=0), "k must be >= 1, got 0"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], k=201, points=200), "k must be <= 200, got 201"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], iters=0), "iters must be >= 1, got 0"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], decay_step=-1), "decay_step must be >= 0, got -1"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], lr=0.0), "lr must be > 0, got 0.0"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], decay=0.0), "decay must be > 0, got 0.0"),
+        (lambda: polar.fit_coefficients([1.0, 0.0], tol=-1.0), "tol must be >= 0, got -1.0"),
+        # optimal odd polynomials and the recursion
+        (lambda: polar.flat_odd_polynomial(2), "degree must be odd (the polynomial is odd), got 2"),
+        (lambda: polar.optimal_odd_polynomial(4, 0.1, 1.0),
+         "degree must be odd (the polynomial is odd), got 4"),
+        (lambda: polar.optimal_odd_polynomial(-1, 0.1, 1.0), "degree must be >= 1, got -1"),
+        (lambda: polar.optimal_odd_polynomial(3.0, 0.1, 1.0),
+         "degree must be an integer, got 3.0 of type float"),
+        (lambda: polar.optimal_odd_polynomial(5, 0.0, 1.0), "lo must be > 0, got 0.0"),
+        (lambda: polar.optimal_odd_polynomial(5, 0.5, -1.0), "hi must be > 0, got -1.0"),
+        (lambda: polar.optimal_odd_polynomial(5, 0.5, 0.5), "lo must be < hi, got lo = 0.5, hi = 0.5"),
+        (lambda: polar.optimal_odd_polynomial(5, 0.6, 0.5), "lo must be < hi, got lo = 0.6, hi = 0.5"),
+        (lambda: polar.optimal_odd_polynomial(5, 0.1, 1.0, dps=19), "dps must be >= 20, got 19"),
+        (lambda: polar.optimal_odd_quintic(1.0, 0.5), "lo must be <= hi, got lo=1.0, hi=0.5"),
+        (lambda: polar.optimal_odd_quintic(0.0, 0.5), "lo must be > 0, got 0.0"),
+        (lambda: polar.optimal_odd_quintic(0.5, -1.0), "hi must be > 0, got -1.0"),
+        (lambda: polar.polar_express_schedule(1.0, 3), "ell must be < 1, got 1.0"),
+        (lambda: polar.polar_express_schedule(0.0, 3), "ell must be > 0, got 0.0"),
+        (lambda: polar.polar_express_schedule(1e-3, 0), "steps must be >= 1, got 0"),
+        (lambda: polar.polar_express_schedule(1e-3, 3, degree=4),
+         "degree must be odd (the polynomial is odd), got 4"),
+        (lambda: polar.polar_express_schedule(1e-3, 3, cushion=1.0), "cushion must be < 1, got 1.0"),
+        (lambda: polar.polar_express_schedule(1e-3, 3, cushion=-0.1), "cushion must be >= 0, got -0.1"),
+        (lambda: polar.polar_express_schedule(1e-3, 3, flat=-1.0), "flat must be >= 0, got -1.0"),
+        (lambda: polar.polar_express_schedule(1e-3, 3, dps=19), "dps must be >= 20, got 19"),
+        (lambda: polar.polar_express_coefficients(1e-3, 0), "steps must be >= 1, got 0"),
+        # power iteration
+        (lambda: polar.power_iteration(jnp.ones(4)), "W must be 2-D, got shape (4,)"),
+        (lambda: polar.power_iteration(jnp.ones((2, 2)), iters=0), "iters must be >= 1, got 0"),
+        (lambda: polar.power_iteration(jnp.ones((2, 2)), tol=0.0), "tol must be > 0, got 0.0"),
+        (lambda: polar.power_iteration(jnp.ones((2, 2)), key=0),
+         "key must be a single JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), got int"),
+        (lambda: polar.top_singular_triplet(jnp.ones(4)), "W must be 2-D, got shape (4,)"),
+    ],
+)
+def test_bad_input_raises_value_error(call: Callable[[], object], message: str) -> None:
+    _raises(call, message)
