@@ -399,6 +399,11 @@ def test_exchange_keeps_the_largest_of_each_run_and_the_global_maximum() -> None
     # a value exactly at the threshold is kept
     kept = mm._exchange(ext(2, -1, 2), 3, mpmath.mpf(1))
     assert [float(e.value) for e in kept] == [2, -1, 2]
+    # within a run, the first of equal values stays; between equal ends, the last one goes
+    assert [int(e.x) for e in mm._exchange(ext(2, 2, -1, 1), 3, mpmath.mpf(0))] == [0, 2, 3]
+    assert [float(e.value) for e in mm._exchange(ext(3, -1, 2, -3), 3, mpmath.mpf(0))] == [3, -1, 2]
+    # the ends compared are the first and the last
+    assert [float(e.value) for e in mm._exchange(ext(1, -9, 2, -3), 3, mpmath.mpf(0))] == [-9, 2, -3]
 
 
 def test_brent_maximiser_is_superlinear_and_meets_its_tolerance() -> None:
@@ -440,6 +445,9 @@ def test_digits() -> None:
         ({"f": 3.0}, "callable"),
         ({"f": lambda x: mpmath.mpc(1, 1)}, "real number"),
         ({"f": lambda x: mpmath.inf}, "finite"),
+        # the point where f fails, to 8 digits (the first reference point is a)
+        ({"f": lambda x: mpmath.inf, "a": 1 / 3}, r"^f must be finite on \[a, b\]; f\(0\.33333333\) = \+inf"),
+        ({"f": lambda x: mpmath.mpc(0, 1), "a": 1 / 3}, r"; f\(0\.33333333\) = mpc\("),
         ({"dps": 14}, "^dps must be >= 15"),
         ({"degree": 0, "parity": "odd", "a": 0},
          r"^an odd polynomial of degree 0 is zero: there is nothing to fit \(use degree >= 1\)$"),
