@@ -529,6 +529,12 @@ def test_error_extrema_positions_to_half_the_digits_and_values_to_all(dps: int) 
         assert max(abs(abs(e.value) - mpmath.mpf(1) / 16) for e in extrema) < 10.0 ** (1 - dps)
 
 
+def test_error_extrema_of_a_constant_error_is_its_first_point() -> None:
+    """e = 1 on [0, 1]: one run, every sample as large as the next; the first one is kept."""
+    assert mm.error_extrema(lambda x: -1, [0], 0, 1) == [mm.Extremum(0, 1, 1)]
+    assert mm.error_extrema(lambda x: 1, [0], 0, 1) == [mm.Extremum(0, -1, -1)]
+
+
 def test_error_extrema_at_a_corner() -> None:
     """e = 1/8 − (3u if u > 0 else −u) − u²/3, u = x − c: the peak 1/8 at the corner c, off the
     grid, to the bracket floor 10^(5 − dps) of the interval times the slope."""
