@@ -107,6 +107,8 @@ def test_schedule_coefficients_safety_and_repeat() -> None:
     custom, s = polar.schedule_coefficients(rows)
     assert s == 1.0 and custom.tolist() == rows
     assert polar.schedule_coefficients(rows, 3)[0].tolist() == [*rows, rows[-1]]
+    ints = polar.Schedule("ints", ((3, -1),), default_steps=2, safety=2.0)  # integer rows work too
+    assert polar.schedule_coefficients(ints)[0].tolist() == [[1.5, -0.125], [3.0, -1.0]]
 
 
 def test_method_coefficients() -> None:
@@ -145,7 +147,10 @@ def test_msign_svd_wide_zero_and_low_precision() -> None:
         out = polar.msign(x)
         assert out.dtype == dtype
         np.testing.assert_array_equal(out, polar.msign(x.astype(jnp.float32)).astype(dtype))
-    assert polar.msign(m.astype(jnp.float32)).dtype == jnp.float32
+    # float32 stays float32 throughout: U Vᵀ of the float32 SVD, bit for bit
+    single = m.astype(jnp.float32)
+    u, _, vt = polar.svd(single)
+    np.testing.assert_array_equal(polar.msign(single), u @ vt)
 
 
 def test_msign_svd_drops_singular_values_at_the_rounding_level(matrix_with_singular_values) -> None:
@@ -171,6 +176,7 @@ def test_svd_is_the_thin_svd_and_differentiable(shape: tuple[int, ...]) -> None:
     np.testing.assert_allclose(s, np.linalg.svd(np.asarray(m), compute_uv=False), rtol=1e-13)
     assert bool(jnp.all(s[..., :-1] >= s[..., 1:]))
     np.testing.assert_allclose(polar.svd(m, compute_uv=False), s, rtol=1e-14)
+    assert isinstance(polar.svd(m), tuple) and isinstance(polar.svd(m, compute_uv=False), jax.Array)
     if len(shape) == 2:  # d‖M‖_*/dM = U Vᵀ
         np.testing.assert_allclose(jax.grad(polar.nuclear_norm)(m), u @ vt, atol=1e-12)
 
@@ -716,6 +722,11 @@ def test_flat_default_follows_the_cushion() -> None:
     exact = polar.polar_express_schedule(1e-3, 9, cushion=0.0)
     assert exact.coefficients == polar.polar_express_schedule(1e-3, 9, cushion=0.0,
                                                               flat=0.0).coefficients
+    # from ℓ = 0.9, ℓ/u = 1 − 9.5e-13 after two steps: between 1 − PAPER_FLAT and the flat limit
+    # that optimal_odd_polynomial takes itself (1 − FLAT_WIDTH), so the third step tells them apart
+    fast = polar.polar_express_schedule(0.9, 3, cushion=0.0)
+    assert fast == polar.polar_express_schedule(0.9, 3, cushion=0.0, flat=0.0)
+    assert fast != polar.polar_express_schedule(0.9, 3, cushion=0.0, flat=polar.PAPER_FLAT)
     paper = polar.polar_express_schedule()
     assert paper == polar.polar_express_schedule(1e-3, 8, degree=5, cushion=polar.PAPER_CUSHION,
                                                  flat=polar.PAPER_FLAT, dps=40)
