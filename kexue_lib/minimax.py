@@ -401,7 +401,7 @@ def _full_coefficients(basis_coef: Sequence[mpmath.mpf], basis: tuple[int, ...],
 
 def _digits(x: mpmath.mpf) -> int:
     """``⌈log₁₀ x⌉`` for ``x > 0``, as an int (0 for ``x ≤ 1``)."""
-    return max(0, math.ceil(float(mpmath.log10(x)))) if x > 1 else 0
+    return max(0, math.ceil(float(mpmath.log10(x))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,14 +428,12 @@ def remez(
     growing (the exchange has lost the alternation), or if the levelled system is singular.
     """
     _check_f(f)
-    degree = validate.integer("degree", degree, minimum=0)
-    validate.choice("parity", parity, PARITIES)
+    basis = powers(degree, parity)  # checks degree and parity
     _check_interval(a, b, nonnegative=parity)
-    basis = powers(degree, parity)
     if not basis:
         raise ValueError("an odd polynomial of degree 0 is zero: there is nothing to fit "
                          "(use degree >= 1)")
-    return _remez(f, basis, a, b, dps, tol, max_iterations)
+    return _remez(f, basis, int(degree), a, b, dps, tol, max_iterations)
 
 
 def remez_family(
@@ -462,19 +460,21 @@ def remez_family(
     t = validate.integer("t", t, minimum=1)
     r = validate.integer("r", r, minimum=0)
     _check_interval(a, b, nonnegative=None if (t, r) == (1, 0) else f"(n, t, r) = ({n}, {t}, {r})")
-    return _remez(f, tuple(r + t * k for k in range(n + 1)), a, b, dps, tol, max_iterations)
+    return _remez(f, tuple(r + t * k for k in range(n + 1)), r + t * n, a, b, dps, tol, max_iterations)
 
 
-def _remez(f: Callable, basis: tuple[int, ...], a: Any, b: Any, dps: Any, tol: Any,
+def _remez(f: Callable, basis: tuple[int, ...], degree: int, a: Any, b: Any, dps: Any, tol: Any,
            max_iterations: Any) -> Remez:
-    """The iteration of :func:`remez` for the monomials ``x^k``, ``k`` in ``basis``."""
+    """The iteration of :func:`remez` for the monomials ``x^k``, ``k`` in ``basis``.
+
+    ``degree`` (at least ``basis[-1]``) sets the length of the returned coefficients.
+    """
     dps = validate.integer("dps", dps, minimum=15)
     max_iterations = validate.integer("max_iterations", max_iterations, minimum=1)
     tol = mpmath.mpf(10) ** (5 - dps) if tol is None else mpmath.mpf(validate.real("tol", tol,
                                                                                       positive=True))
     if not tol < 1:
         raise ValueError(f"tol must be < 1 (a relative width), got {tol}")
-    degree = basis[-1]
     count = len(basis) + 1
     work = dps + GUARD_DIGITS
     with mpmath.workdps(work):

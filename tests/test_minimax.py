@@ -133,6 +133,15 @@ def test_odd_fit_of_one_satisfies_the_equioscillation_theorem(degree: int, ell: 
     assert _dense_max(lambda x: 1, result.coefficients, ell, 1) <= result.error * (1 + 1e-25)
 
 
+@pytest.mark.parametrize(("degree", "parity"), [(6, "odd"), (5, "even")])
+def test_coefficients_run_to_the_degree_asked_for(degree: int, parity: str) -> None:
+    """degree + 1 coefficients whatever the parity: an odd fit of even degree ends in a zero."""
+    fit = mm.best_polynomial(mpmath.exp, degree, "0.5", 2, parity=parity)
+    lower = mm.best_polynomial(mpmath.exp, degree - 1, "0.5", 2, parity=parity)
+    assert len(fit.coefficients) == degree + 1 and fit.coefficients[-1] == 0
+    assert fit.coefficients[:-1] == lower.coefficients and fit.error == lower.error
+
+
 def test_odd_function_full_basis_equals_odd_basis_on_half() -> None:
     """sin is odd: its best degree-7 fit on [−1, 1] is odd and is the odd fit on [0, 1]."""
     full = mm.best_polynomial(mpmath.sin, 7, -1, 1)
