@@ -124,12 +124,11 @@ def _integers(name: str, value: object, minimum: int) -> tuple[np.ndarray, bool]
 def _quad_points(n: int) -> list[mpmath.mpf]:
     """Breakpoints for an integral against the density of the maximum of ``n >= 2`` normals.
 
-    ``±inf`` and five points around ``sqrt(2 log n)``, near the peak, spaced by the peak's width,
-    which shrinks like ``1/sqrt(2 log n)`` (capped at 1).
+    ``±inf`` and five points around ``sqrt(2 log n)`` (at least 1.18), near the peak, spaced by
+    the peak's width, which shrinks like ``1/sqrt(2 log n)``.
     """
     peak = mpmath.sqrt(2 * mpmath.log(n))
-    width = 1 / max(peak, mpmath.mpf(1))
-    return [-mpmath.inf, *(peak + k * width for k in (-10, -3, 0, 3, 10)), mpmath.inf]
+    return [-mpmath.inf, *(peak + k / peak for k in (-10, -3, 0, 3, 10)), mpmath.inf]
 
 
 def expected_max(n: int, dps: int = 30) -> mpmath.mpf:
@@ -196,8 +195,8 @@ def laplace_mode(n: int, dps: int = 30) -> mpmath.mpf:
 
     The root of the stationarity equation :math:`(n-1)\\varphi(z) = z\\,\\Phi(z)`; for ``n >= 2`` the
     left side minus the right is strictly decreasing, so the root is unique and lies in
-    ``(0.001, sqrt(2 log n) + 1)``, where bisection on the logarithm of both sides, then the secant
-    method, find it. ``n = 1``: 0.
+    ``(0.001, sqrt(2 log n) + 1)``, where mpmath's Illinois method (a bracketing regula falsi) finds
+    it on the logarithm of both sides, at ``dps + 5`` digits. ``n = 1``: 0.
     """
     n = _check_n(n)
     dps = validate.integer("dps", dps, minimum=5, maximum=200)
@@ -207,11 +206,8 @@ def laplace_mode(n: int, dps: int = 30) -> mpmath.mpf:
         def h(z: mpmath.mpf) -> mpmath.mpf:  # log of the two sides: smooth and decreasing in z
             return mpmath.log(n - 1) + mpmath.log(mpmath.npdf(z)) - mpmath.log(z * mpmath.ncdf(z))
 
-        lo, hi = mpmath.mpf("1e-3"), mpmath.sqrt(2 * mpmath.log(n)) + 1
-        for _ in range(30):  # bisection to ~1e-9, then the secant method polishes to dps digits
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if h(mid) > 0 else (lo, mid)
-        return mpmath.findroot(h, (lo, hi), solver="secant")
+        bracket = (mpmath.mpf("1e-3"), mpmath.sqrt(2 * mpmath.log(n)) + 1)
+        return mpmath.findroot(h, bracket, solver="illinois")
 
 
 def gumbel_constants(n: int) -> tuple[float, float]:
@@ -251,7 +247,7 @@ def bf16_bins() -> tuple[np.ndarray, np.ndarray]:
     midpoint itself is a float32 number and its tie goes to the even neighbour. (Which side an
     edge itself goes to does not matter for a continuous distribution.)
     """
-    bits = np.arange(0, 0x7F80, dtype=np.uint32)  # +0 ... largest finite; 0x7F80 is +inf
+    bits = np.arange(0x7F80, dtype=np.uint32)  # +0 ... largest finite; 0x7F80 is +inf
     positive = (bits << 16).view(np.float32).astype(np.float64)
     mid = (positive[:-1] + positive[1:]) / 2  # exact in float32: 8 significant bits + 1
     half_ulp = np.spacing(mid.astype(np.float32)).astype(np.float64) / 2
@@ -278,11 +274,10 @@ def _bins(mu: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
         return _BINS
     _, edges = bf16_bins()
     lo, hi = (edges[:-1] - mu) / sigma, (edges[1:] - mu) / sigma
-    with np.errstate(divide="ignore"):
-        # the mass of each bin as a difference of the smaller tail: no cancellation
-        mass = np.where(hi <= 0, special.ndtr(hi) - special.ndtr(lo), special.ndtr(-lo) - special.ndtr(-hi))
-        keep = (mass > 0) & np.isfinite(lo)
-        bins = (special.log_ndtr(lo[keep]), np.log(mass[keep]))
+    # the mass of each bin as a difference of the smaller tail: no cancellation
+    mass = np.where(hi <= 0, special.ndtr(hi) - special.ndtr(lo), special.ndtr(-lo) - special.ndtr(-hi))
+    keep = (mass > 0) & np.isfinite(lo)
+    bins = (special.log_ndtr(lo[keep]), np.log(mass[keep]))
     if standard:
         _BINS = bins
     return bins
@@ -353,7 +348,7 @@ def duplicate_max_probabilities(n: ArrayLike, *, mu: float = 0.0, sigma: float =
     :func:`duplicate_max_probability`. Returns float64 values, 0 for ``n = 1``.
     """
     ns, _ = _integers("n", n, minimum=1)
-    if ns.size > 1 and np.any(np.diff(ns) <= 0):
+    if np.any(np.diff(ns) <= 0):
         raise ValueError("n must be strictly increasing")
     mu, sigma = _check_normal(mu, sigma)
     log_cdf_lo, log_mass = _bins(mu, sigma)
@@ -363,7 +358,7 @@ def duplicate_max_probabilities(n: ArrayLike, *, mu: float = 0.0, sigma: float =
         n0 = int(ns[s])
         # a block of nearby n: at most 4096 of them, none beyond 2 n0 (so the bins kept are few)
         e = min(ns.size, s + min(max(16, n0 // 2), 4096), int(np.searchsorted(ns, 2 * n0 + 16)))
-        block = ns[s:e].astype(np.float64)
+        block = ns[s:e]
         keep = (n0 - 1) * log_cdf_lo + log_mass + math.log(block[-1]) > math.log(1e-22)
         log_terms = (np.log(block)[:, None] + log_mass[keep][None, :]
                      + (block[:, None] - 1) * log_cdf_lo[keep][None, :])
@@ -469,9 +464,7 @@ def _jax_bins() -> tuple[np.ndarray, np.ndarray]:
         cast = jnp.asarray(jax_normal_float32_outputs()).astype(jnp.bfloat16).astype(jnp.float32)
         cast = np.asarray(cast)  # ascending: a new value starts wherever it changes (-0 == +0)
         starts = np.concatenate([[0], np.flatnonzero(cast[1:] != cast[:-1]) + 1])
-        counts = np.diff(np.append(starts, cast.size))
-        below = starts
-        _JAX_BINS = (counts.astype(np.float64), below.astype(np.float64))
+        _JAX_BINS = (np.diff(np.append(starts, cast.size)), starts)  # the count below is where it starts
     return _JAX_BINS
 
 
@@ -507,7 +500,7 @@ def expected_max_jax(n: int) -> float:
     n = _check_n(n)
     first = max(1, math.floor(JAX_NORMAL_ATOMS * math.exp(-800.0 / n)))  # F_j**n < e**-800 below
     v = jax_normal_float32_outputs()[first - 1:].astype(np.float64)
-    j = np.arange(first, JAX_NORMAL_ATOMS + 1, dtype=np.float64)  # j + 1 in the formula
+    j = np.arange(first, JAX_NORMAL_ATOMS + 1)  # j + 1 in the formula
     with np.errstate(divide="ignore"):  # j = 1: log1p(-1) = -inf, the lowest atom's weight F_0**n
         step = -np.expm1(n * np.log1p(-1.0 / j))
     return float(np.sum(v * np.exp(n * np.log(j / JAX_NORMAL_ATOMS)) * step))
@@ -548,7 +541,7 @@ def duplicate_max_gumbel_approx(n: ArrayLike) -> float | np.ndarray:
     (returns a float) or a 1-D integer array (returns an array).
     """
     ns, scalar = _integers("n", n, minimum=2)
-    nf = ns.astype(np.float64)
+    nf = np.asarray(ns, dtype=np.float64)
     a = -special.ndtri(1.0 / nf)
     b = 1.0 / (nf * np.exp(-a * a / 2) / math.sqrt(2 * math.pi))
 
@@ -580,13 +573,13 @@ def _top_two(key: jax.Array, n: jax.Array, rows: int) -> tuple[jax.Array, jax.Ar
     precision where the maximum lives.
     """
     ku, kv = jax.random.split(key)
-    tiny = jnp.finfo(jnp.float32).tiny
-    u = jax.random.uniform(ku, (rows,), jnp.float32, minval=tiny, maxval=1.0)
-    v = jax.random.uniform(kv, (rows,), jnp.float32, minval=tiny, maxval=1.0)
+    tiny = jnp.finfo(jnp.float32).tiny  # U and V in [tiny, 1): their logarithms are finite
+    u = jax.random.uniform(ku, (rows,), jnp.float32, minval=tiny)
+    v = jax.random.uniform(kv, (rows,), jnp.float32, minval=tiny)
 
     def invert(log_cdf: jax.Array) -> jax.Array:
         tail = -jnp.expm1(log_cdf)
-        return jnp.where(tail < 0.5, -ndtri(jnp.minimum(tail, 0.5)), ndtri(jnp.exp(log_cdf)))
+        return jnp.where(tail < 0.5, -ndtri(tail), ndtri(jnp.exp(log_cdf)))
 
     log_cdf_1 = jnp.log(u) / n
     log_cdf_2 = log_cdf_1 + jnp.log(v) / (n - 1)
@@ -594,35 +587,37 @@ def _top_two(key: jax.Array, n: jax.Array, rows: int) -> tuple[jax.Array, jax.Ar
 
 
 def _count_top_two_impl(
-    key: jax.Array, n: jax.Array, rows: jax.Array, event: str, chunks: jax.Array,
-    mu: jax.Array, sigma: jax.Array,
+    key: jax.Array, n: jax.Array, rows: jax.Array, chunks: jax.Array, sigma: jax.Array,
+    mu: jax.Array | None,
 ) -> jax.Array:
     def body(i: jax.Array, count: jax.Array) -> jax.Array:
         z1, z2 = _top_two(jax.random.fold_in(key, i), n, _CHUNK)
-        if event == "cast":
-            x1, x2 = mu + sigma * z1, mu + sigma * z2
-            hit = x1.astype(jnp.bfloat16) == x2.astype(jnp.bfloat16)
-        else:  # "attention": exp(x - max) cast to bfloat16, is the runner-up an exact 1?
+        if mu is None:  # attention: exp(x - max) cast to bfloat16, is the runner-up an exact 1?
             hit = jnp.exp(sigma * (z2 - z1)).astype(jnp.bfloat16) == jnp.bfloat16(1)
+        else:  # the logits mu + sigma z themselves cast to bfloat16
+            hit = (mu + sigma * z1).astype(jnp.bfloat16) == (mu + sigma * z2).astype(jnp.bfloat16)
         valid = i * _CHUNK + jnp.arange(_CHUNK) < rows
         return count + jnp.sum(hit & valid, dtype=jnp.int32)
 
     return jax.lax.fori_loop(0, chunks, body, jnp.int32(0))
 
 
-_count_top_two = jax.jit(_count_top_two_impl, static_argnames=("event",))
+_count_top_two = jax.jit(_count_top_two_impl)
 
 
-def _mc(key: object, n: object, rows: object, event: str, mu: object, sigma: object) -> tuple[float, float]:
+def _mc(key: object, n: object, rows: object, sigma: object, mu: object | None) -> tuple[float, float]:
+    """Both samplers: the logits' bfloat16 cast, or with ``mu=None`` the attention event."""
     key = validate.prng_key("key", key)
     n = _check_n(n)
     rows = validate.integer("rows", rows, minimum=1, maximum=2**31 - 1)
-    mu, sigma = _check_normal(mu, sigma)
+    sigma = validate.real("sigma", sigma, positive=True)
+    if mu is not None:
+        mu = jnp.float32(validate.real("mu", mu))
     if n == 1:
         return 0.0, 0.0
     chunks = -(-rows // _CHUNK)
-    count = int(_count_top_two(key, jnp.float32(n), jnp.int32(rows), event, jnp.int32(chunks),
-                               jnp.float32(mu), jnp.float32(sigma)))
+    count = int(_count_top_two(key, jnp.float32(n), jnp.int32(rows), jnp.int32(chunks),
+                               jnp.float32(sigma), mu))
     p = count / rows
     return p, math.sqrt(p * (1 - p) / rows)
 
@@ -638,7 +633,7 @@ def duplicate_max_mc(
     (rounding is monotone). The standard error is the binomial
     :math:`\\sqrt{\\hat p(1-\\hat p)/\\text{rows}}`.
     """
-    return _mc(key, n, rows, "cast", mu, sigma)
+    return _mc(key, n, rows, sigma, mu)
 
 
 def attention_duplicate_one_mc(
@@ -650,7 +645,7 @@ def attention_duplicate_one_mc(
     row, shifted by its maximum and exponentiated in float32, has at least two exact bfloat16 ones
     (the mean of the logits cancels in the shift).
     """
-    return _mc(key, n, rows, "attention", 0.0, sigma)
+    return _mc(key, n, rows, sigma, None)
 
 
 def _bruteforce_impl(key: jax.Array, n: int, chunk_rows: int, chunks: int, attention: bool) -> jax.Array:
@@ -717,12 +712,13 @@ def row_maxima(
     n = _check_n(n)
     rows = validate.integer("rows", rows, minimum=1)
     chunk_rows = validate.integer("chunk_rows", chunk_rows, minimum=1)
-    if rows % chunk_rows:
+    chunks, extra = divmod(rows, chunk_rows)
+    if extra:
         raise ValueError(f"rows must be a multiple of chunk_rows={chunk_rows}, got {rows}")
     validate.choice("dtype", dtype, ("float32", "float64"))
     if dtype == "float64" and not jax.config.jax_enable_x64:
         raise ValueError("dtype 'float64' needs jax.config.update('jax_enable_x64', True)")
-    return _row_maxima(key, n, chunk_rows, rows // chunk_rows, jnp.dtype(dtype))
+    return _row_maxima(key, n, chunk_rows, chunks, jnp.dtype(dtype))
 
 
 def max_density(z: ArrayLike, n: int) -> np.ndarray:
@@ -732,6 +728,6 @@ def max_density(z: ArrayLike, n: int) -> np.ndarray:
     before the product does.
     """
     n = _check_n(n)
-    validate.array("z", z, finite=True)
+    validate.array("z", z)  # finite entries of a floating dtype
     x = np.asarray(z, dtype=np.float64)  # z itself: validate.array may hold it in float32
     return np.exp(math.log(n) + (n - 1) * special.log_ndtr(x) - x * x / 2 - 0.5 * math.log(2 * math.pi))

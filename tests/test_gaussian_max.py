@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +21,9 @@ import pytest
 from scipy import special
 
 from kexue_lib import gaussian_max as gm
+
+# A warning (an overflow, a log of 0, an invalid cast) is a failure: the kernels raise none.
+pytestmark = pytest.mark.filterwarnings("error")
 
 KEY = jax.random.key(11390)
 
@@ -185,10 +189,11 @@ def test_expected_max_crossing_arguments() -> None:
 
 def test_laplace_mode_solves_the_stationarity_equation() -> None:
     assert gm.laplace_mode(1) == 0
-    for n in (2, 50, 10**6):
-        z = gm.laplace_mode(n)
-        with mpmath.workdps(30):
-            assert abs((n - 1) * mpmath.npdf(z) - z * mpmath.ncdf(z)) < mpmath.mpf(10) ** -25, n
+    for n in (2, 50, 10**6, 10**70):
+        z = gm.laplace_mode(n)  # 30 digits
+        with mpmath.workdps(40):
+            sides = (n - 1) * mpmath.npdf(z), z * mpmath.ncdf(z)
+            assert abs(sides[0] / sides[1] - 1) < mpmath.mpf(10) ** -29, f"laplace_mode({n})"
         assert z < gm.expected_max(n)  # the maximum's law is right-skewed: mean > mode
 
 
@@ -303,6 +308,8 @@ def test_duplicate_probability_matches_mpmath_for_n_128() -> None:
     assert left_out < 1e-28
     assert gm.duplicate_max_probability(128) == pytest.approx(total, rel=1e-12)
     assert gm.duplicate_max_probability(128) == gm.duplicate_max_probability(128, mu=0.0, sigma=1.0)
+    # the default sigma is 1 (sigma = 2 would give the same answer at mu = 0: the grids scale by 2)
+    assert gm.duplicate_max_probability(128, mu=0.5) == gm.duplicate_max_probability(128, mu=0.5, sigma=1.0)
 
 
 @pytest.mark.parametrize(
@@ -349,15 +356,21 @@ def test_vectorised_probabilities_match_the_log_space_sum() -> None:
                                rtol=1e-11, atol=1e-14)
     np.testing.assert_array_equal(gm.duplicate_max_probabilities(ns[1:3]),
                                   gm.duplicate_max_probabilities(ns[1:3], mu=0.0, sigma=1.0))
+    np.testing.assert_array_equal(gm.duplicate_max_probabilities(ns[1:3], mu=0.5),
+                                  gm.duplicate_max_probabilities(ns[1:3], mu=0.5, sigma=1.0))
+    # a long run of consecutive n is cut into several blocks
+    run = np.arange(100, 400)
+    np.testing.assert_allclose(gm.duplicate_max_probabilities(run)[::37],
+                               [gm.duplicate_max_probability(int(n)) for n in run[::37]], rtol=1e-11)
     np.testing.assert_array_equal(gm.duplicate_max_probabilities(np.array([1])), [0.0])
     np.testing.assert_allclose(gm.duplicate_max_probabilities(5), [gm.duplicate_max_probability(5)],
                                rtol=1e-11)
 
 
 def test_vectorised_probabilities_reject_bad_input() -> None:
-    with pytest.raises(ValueError, match="n must be strictly increasing"):
+    with pytest.raises(ValueError, match=r"^n must be strictly increasing$"):
         gm.duplicate_max_probabilities(np.array([5, 5]))
-    with pytest.raises(ValueError, match="n must be strictly increasing"):
+    with pytest.raises(ValueError, match=r"^n must be strictly increasing$"):
         gm.duplicate_max_probabilities(np.array([6, 5]))
     with pytest.raises(ValueError, match="n must be an integer or a non-empty 1-D array of integers"):
         gm.duplicate_max_probabilities(np.array([2.0, 3.0]))
@@ -522,6 +535,7 @@ def test_jax_normal_outputs_are_every_possible_draw() -> None:
     assert out.shape == (gm.JAX_NORMAL_ATOMS,) and out.dtype == np.float32
     assert np.all(np.diff(out) > 0)  # 2**23 distinct values
     assert not out.flags.writeable
+    assert gm.jax_normal_float32_outputs() is out  # computed once
     ends = gm.jax_normal_float32(jnp.array([0, 2**32 - 1], dtype=jnp.uint32))
     np.testing.assert_array_equal(np.asarray(ends), out[[0, -1]])
     # the map from j to the output for bits j << 9 is increasing: every 61st j, in order
@@ -548,6 +562,7 @@ def test_jax_sampler_probability_is_exact_rational_arithmetic(n) -> None:
     exact = sum((b + c) ** n - b**n - n * c * b ** (n - 1) for c, b in zip(counts, below, strict=True))
     assert gm.duplicate_max_probability_jax(n) == pytest.approx(exact / total**n, rel=1e-12), n
     assert gm.duplicate_max_probability_jax(1) == 0.0
+    assert gm._jax_bins() is gm._jax_bins()  # the sampler's law is tabulated once
 
 
 def test_jax_sampler_bias_is_what_the_bruteforce_docstring_states() -> None:
@@ -615,6 +630,15 @@ def test_samplers_count_every_row_of_a_certain_event_once() -> None:
     assert gm.duplicate_max_mc(KEY, 2, 1, mu=1.0, sigma=1e-6) == (1.0, 0.0)
 
 
+def test_samplers_draw_float32_whatever_the_default_precision() -> None:
+    cast = gm.duplicate_max_mc(KEY, 64, 5000, mu=0.5, sigma=1.5)
+    attention = gm.attention_duplicate_one_mc(KEY, 64, 5000, sigma=0.5)
+    assert cast[0] > 0 and attention[0] > 0
+    with jax.enable_x64(True):  # the chapters run with float64 enabled
+        assert gm.duplicate_max_mc(KEY, 64, 5000, mu=0.5, sigma=1.5) == cast
+        assert gm.attention_duplicate_one_mc(KEY, 64, 5000, sigma=0.5) == attention
+
+
 def test_bruteforce_matches_the_exact_probability_of_its_sampler() -> None:
     est, se = gm.duplicate_max_bruteforce(jax.random.key(3), 64, 40_000, chunk_rows=10_000)
     assert abs(est - gm.duplicate_max_probability_jax(64)) < 5 * se
@@ -635,6 +659,8 @@ def test_bruteforce_draws_whole_chunks_in_float32() -> None:
 def test_monte_carlo_is_reproducible_and_handles_n_1() -> None:
     a = gm.duplicate_max_mc(jax.random.key(5), 100, 1000)
     assert a == gm.duplicate_max_mc(jax.random.key(5), 100, 1000, mu=0.0, sigma=1.0)
+    c = gm.duplicate_max_mc(jax.random.key(5), 100, 1000, mu=0.5)
+    assert c == gm.duplicate_max_mc(jax.random.key(5), 100, 1000, mu=0.5, sigma=1.0)
     b = gm.attention_duplicate_one_mc(jax.random.key(5), 100, 1000)
     assert b == gm.attention_duplicate_one_mc(jax.random.key(5), 100, 1000, sigma=1.0)
     assert gm.duplicate_max_mc(jax.random.key(5), 1, 10) == (0.0, 0.0)
@@ -711,7 +737,10 @@ def test_max_density_matches_mpmath() -> None:
             want = [float(n * mpmath.ncdf(x) ** (n - 1) * mpmath.npdf(x)) for x in z]
         np.testing.assert_allclose(gm.max_density(z, n), want, rtol=1e-12, atol=1e-300,
                                    err_msg=f"max_density(n={n})")
-    assert gm.max_density([1.1], 3).dtype == np.float64
+    single = np.array([1.1], dtype=np.float32)  # computed in float64 from the float32 input
+    np.testing.assert_allclose(gm.max_density(single, 3), gm.max_density(single.astype(np.float64), 3),
+                               rtol=1e-15)
+    assert gm.max_density(single, 3).dtype == np.float64
 
 
 def test_max_density_integrates_to_one_and_gives_the_mean() -> None:
@@ -746,7 +775,8 @@ def test_row_maxima_mean_and_bad_input() -> None:
         gm.row_maxima(KEY, 64, 1000, chunk_rows=0)
     with pytest.raises(ValueError, match="rows must be >= 1"):
         gm.row_maxima(KEY, 64, 0)
-    with pytest.raises(ValueError, match=r"dtype 'float64' needs jax\.config\.update"):
+    message = "dtype 'float64' needs jax.config.update('jax_enable_x64', True)"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         gm.row_maxima(KEY, 64, 1000, dtype="float64")
 
 
