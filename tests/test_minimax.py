@@ -415,22 +415,35 @@ def test_exchange_keeps_the_largest_of_each_run_and_the_global_maximum() -> None
     assert [float(e.value) for e in mm._exchange(ext(1, -9, 2, -3), 3, mpmath.mpf(0))] == [-9, 2, -3]
 
 
-def test_brent_maximiser_is_superlinear_and_meets_its_tolerance() -> None:
-    """On a parabola the first parabolic step lands on the vertex: a few evaluations, where
-    golden sections alone need about 70 to reach 1e-15; on a cosine peak a few more."""
+def test_brent_maximiser_steps() -> None:
+    """Brent's method (as in scipy's fminbound) from the bracket (0, 0.25, 1), rel = 1e-15.
+
+    Its first step is the vertex of the parabola through the three points; on a parabola that
+    is the maximum c, and the rest is textbook: a golden-section step (the last step was not
+    a parabolic one), c + 0.381966·(1 − c), then the two probes c ± tol1 with
+    tol1 = rel·(|c| + 1), and it stops. On a cosine peak: superlinear, 8 evaluations to 1e-15.
+    """
+    golden = (3 - mpmath.sqrt(5)) / 2
     with mpmath.workdps(40):
         c, rel = mpmath.mpf("0.3"), mpmath.mpf(10) ** -15
-        for peak, budget in ((lambda x: 1 - 3 * (x - c) ** 2, 5), (lambda x: mpmath.cos(x - c), 9)):
+        lo, x0, hi = mpmath.mpf(0), mpmath.mpf("0.25"), mpmath.mpf(1)
+        for peak, count in ((lambda x: 1 - 3 * (x - c) ** 2, 4), (lambda x: mpmath.cos(x - c), 8)):
             calls: list = []
 
             def g(x: mpmath.mpf, peak=peak, calls=calls) -> mpmath.mpf:
                 calls.append(x)
                 return peak(x)
 
-            lo, x0, hi = mpmath.mpf(0), mpmath.mpf("0.25"), mpmath.mpf(1)
-            x, gx = mm._brent_max(g, (lo, x0, hi), (peak(lo), peak(x0), peak(hi)), rel, mpmath.mpf(1))
-            assert abs(x - c) <= 2 * rel * (abs(x) + 1) and gx == peak(x)
-            assert len(calls) <= budget and all(lo < u < hi for u in calls)
+            gl, g0, gh = peak(lo), peak(x0), peak(hi)
+            vertex = x0 - ((x0 - lo) ** 2 * (g0 - gh) - (x0 - hi) ** 2 * (g0 - gl)) / (
+                2 * ((x0 - lo) * (g0 - gh) - (x0 - hi) * (g0 - gl)))
+            x, gx = mm._brent_max(g, (lo, x0, hi), (gl, g0, gh), rel, mpmath.mpf(1))
+            assert abs(calls[0] - vertex) < 1e-38
+            assert abs(calls[1] - (vertex + golden * (hi - vertex))) < 1e-38
+            assert len(calls) == count and abs(x - c) <= 2 * rel * (abs(x) + 1) and gx == peak(x)
+            if count == 4:  # the parabola: c found at once, then confirmed by c ± tol1
+                tol1 = rel * (c + 1)
+                assert abs(calls[2] - (c + tol1)) < 1e-38 and abs(calls[3] - (c - tol1)) < 1e-38
 
 
 def test_digits() -> None:
