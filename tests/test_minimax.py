@@ -446,6 +446,41 @@ def test_brent_maximiser_steps() -> None:
                 assert abs(calls[2] - (c + tol1)) < 1e-38 and abs(calls[3] - (c - tol1)) < 1e-38
 
 
+def test_refine_at_corners_and_at_the_ends() -> None:
+    """_refine: a corner peak to vtol in value (the chords' bound), from a coarse Brent (rel =
+    1e-8); a maximum at an end of the interval, where g falls inwards, taken as it is after one
+    probe at rel·width inside; an end where g rises inwards refined like any other peak."""
+    with mpmath.workdps(40):
+        ends, rel, vtol = (mpmath.mpf(-1), mpmath.mpf(1)), mpmath.mpf(10) ** -8, mpmath.mpf(10) ** -22
+        c = mpmath.mpf("0.1234567")
+        for right_slope, left_slope in ((3, 1), (1, 20)):
+            def corner(x: mpmath.mpf, r: int = right_slope, s: int = left_slope) -> mpmath.mpf:
+                return -(r * (x - c) if x > c else s * (c - x))
+
+            lo, x0, hi = mpmath.mpf("0.1"), mpmath.mpf("0.12"), mpmath.mpf("0.15")
+            x, gx = mm._refine(corner, lo, x0, hi, (corner(lo), corner(x0), corner(hi)), vtol, rel, ends)
+            assert -vtol <= gx <= 0 and gx == corner(x)
+        for end, slope in ((ends[0], -1), (ends[1], 1)):
+            calls: list = []
+
+            def line(x: mpmath.mpf, slope: int = slope, calls: list = calls) -> mpmath.mpf:
+                calls.append(x)
+                return slope * x
+
+            inner = end - slope * mpmath.mpf("0.1")
+            x, gx = mm._refine(line, min(end, inner), end, max(end, inner),
+                               (line(min(end, inner)), line(end), line(max(end, inner))), vtol, rel, ends)
+            assert (x, gx) == (end, 1) and calls[3:] == [end - slope * 2 * rel]
+        peak = ends[0] + mpmath.mpf("1e-3")  # the grid's maximum at the end, the peak just inside
+
+        def bump(x: mpmath.mpf) -> mpmath.mpf:
+            return -((x - peak) ** 2)
+
+        lo, hi = ends[0], ends[0] + mpmath.mpf("0.1")
+        x, gx = mm._refine(bump, lo, lo, hi, (bump(lo), bump(lo), bump(hi)), vtol, rel, ends)
+        assert abs(x - peak) < 1e-7 and gx >= -1e-14
+
+
 def test_digits() -> None:
     values = ("0.5", "1", "1.5", "10", "10.5", "1.7e26")
     assert [mm._digits(mpmath.mpf(v)) for v in values] == [0, 0, 1, 1, 2, 27]
