@@ -450,6 +450,29 @@ def test_schedule_headroom_closed_forms() -> None:
     assert polar.schedule_headroom([[1.0, 0.0]], ell=0.25, upto=1.5) == math.inf
 
 
+def test_schedule_headroom_is_the_first_crossing_on_its_grid() -> None:
+    """x ↦ 3x − x³ peaks at x₀ = 1 with error 1, the worst on [ell, 1]: that touch is no crossing,
+    the crossing is at √3. And a quintic whose error rises just above the band on a window
+    ~0.01 wide near x₀ = 1.5 and again beyond 2.5: a grid of `points` finds the window (the
+    default) or steps over it (50 points)."""
+    assert polar.schedule_headroom([[3.0, -1.0]], ell=0.1) == pytest.approx(math.sqrt(3), abs=1e-14)
+    m, n = 1.5, 2.5  # p' = 5c(x² − m²)(x² − n²), p(1) = 1
+    c = 1 / (1 - 5 / 3 * (m * m + n * n) + 5 * m * m * n * n)
+    row = (5 * m * m * n * n * c, -5 / 3 * (m * m + n * n) * c, c)
+    with mpmath.workdps(30):
+        def p(x: mpmath.mpf) -> mpmath.mpf:
+            return sum(mpmath.mpf(cj) * x ** (2 * j + 1) for j, cj in enumerate(row))
+
+        band = (p(m) - 1) * (1 - mpmath.mpf("1e-4"))  # the peak at m overshoots it by 10⁻⁴
+        ell = float(mpmath.findroot(lambda x: p(x) - (1 - band), 0.8))
+        band = 1 - p(mpmath.mpf(ell))  # the worst error on [ell, 1] (p increases up to m)
+        window = mpmath.findroot(lambda x: p(x) - (1 + band), 1.49)
+        later = mpmath.findroot(lambda x: p(x) - (1 + band), 2.9)
+    assert 1 < window < m < n < later < 4
+    assert polar.schedule_headroom([row], ell=ell) == pytest.approx(float(window), abs=1e-10)
+    assert polar.schedule_headroom([row], ell=ell, points=50) == pytest.approx(float(later), abs=1e-10)
+
+
 def test_schedule_headroom_defaults() -> None:
     assert polar.schedule_headroom() == polar.schedule_headroom("polar_express", None, ell=1e-3,
                                                                 upto=4.0, points=30001)
@@ -942,6 +965,7 @@ SCHEDULE_NAMES = ", ".join(repr(name) for name in sorted(polar.SCHEDULES))
         (lambda: polar.optimal_odd_polynomial(5, 0.1, 1.0, dps=19), "dps must be >= 20, got 19"),
         (lambda: polar.optimal_odd_quintic(1.0, 0.5), "lo must be <= hi, got lo=1.0, hi=0.5"),
         (lambda: polar.optimal_odd_quintic(0.0, 0.5), "lo must be > 0, got 0.0"),
+        (lambda: polar.optimal_odd_quintic(0.0, 0.0), "lo must be > 0, got 0.0"),
         (lambda: polar.optimal_odd_quintic(0.5, -1.0), "hi must be > 0, got -1.0"),
         (lambda: polar.polar_express_schedule(1.0, 3), "ell must be < 1, got 1.0"),
         (lambda: polar.polar_express_schedule(0.0, 3), "ell must be > 0, got 0.0"),

@@ -1,16 +1,26 @@
 """Unit tests of kexue_lib.random_matrix against closed forms, published values and independent
-computations (mpmath quadrature, a Painlevé II integration, NumPy's SVD)."""
+computations (mpmath quadrature, a Painlevé II integration, NumPy's SVD).
+
+Every formula is pinned: the entry transforms, Golub–Kahan–Lanczos and the Ritz values written
+out in NumPy, the chi bidiagonal model and the full-matrix samplers reproduced draw by draw from
+their documented seeding, the Marchenko–Pastur moments as exact integers, the largest-entry
+laws by an independent quadrature, and every default and error message; tolerances are at the
+rounding level, so a changed constant or operator fails them (``make mutate
+MODULE=random_matrix``; see the README's mutation-testing table).
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
-from scipy import integrate, optimize
+from scipy import integrate, optimize, special
 from scipy import stats as scipy_stats
 from scipy.special import airy
 
@@ -19,6 +29,16 @@ from kexue_lib import stats
 
 # Bornemann (2010), Math. Comp. 79, Table 10: mean and variance of TW_1 and TW_2 (13 digits).
 TW_PUBLISHED = {1: (-1.2065335745820, 1.6077810345810), 2: (-1.7710868074116, 0.8131947928329)}
+
+
+def message(text: str) -> str:
+    """The whole error message, anchored, for ``pytest.raises(match=...)``."""
+    return "^" + re.escape(text) + "$"
+
+
+def bidiagonal(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The upper bidiagonal matrix with diagonal ``alpha`` and superdiagonal ``beta``."""
+    return np.diag(alpha) + np.diag(beta, 1)
 
 
 # --- Tracy–Widom ----------------------------------------------------------------------------
@@ -74,13 +94,16 @@ def test_tracy_widom_cdf_matches_painleve_ii() -> None:
     assert rm.tracy_widom_cdf(0.5, 1).shape == ()
 
 
-def test_tracy_widom_bad_input() -> None:
-    with pytest.raises(ValueError, match="beta"):
-        rm.tracy_widom_mean(4)
-    with pytest.raises(ValueError, match="beta"):
-        rm.tracy_widom_cdf(0.0, beta=3)
-    with pytest.raises(ValueError, match="finite"):
-        rm.tracy_widom_cdf([0.0, np.nan])
+@pytest.mark.parametrize("beta", [1, 2])
+def test_tracy_widom_defaults_are_40_nodes_and_50_points(beta: int) -> None:
+    moments = rm.tracy_widom_moments(beta, nodes=40, points=50)
+    assert rm.tracy_widom_moments(beta) == moments
+    assert (rm.tracy_widom_mean(beta), rm.tracy_widom_variance(beta)) == moments
+    s = np.array([-3.0, 0.5])
+    np.testing.assert_array_equal(rm.tracy_widom_cdf(s), rm.tracy_widom_cdf(s, 1, nodes=40))
+    assert not np.array_equal(rm.tracy_widom_cdf(s, beta, nodes=12), rm.tracy_widom_cdf(s, beta))
+    grid = np.array([[-2.0, 0.0], [1.0, 2.0]])
+    assert rm.tracy_widom_cdf(grid, beta).shape == (2, 2)
 
 
 # --- chi means, Gordon's bounds, edges --------------------------------------------------------
@@ -115,17 +138,6 @@ def test_edge_prediction_formula() -> None:
     assert rm.edge_scaling(400, 100, centring="plain") == (30.0, (0.05 + 0.1) ** (1 / 3))
 
 
-def test_edge_bad_input() -> None:
-    with pytest.raises(ValueError, match="hard edge"):
-        rm.edge_prediction(64, 64, edge="smallest")
-    with pytest.raises(ValueError, match="edge"):
-        rm.edge_scaling(64, 32, edge="middle")
-    with pytest.raises(ValueError, match="centring"):
-        rm.edge_scaling(64, 32, centring="median")
-    with pytest.raises(ValueError, match="n must be"):
-        rm.edge_prediction(0, 3)
-
-
 def test_fourth_cumulant_shift_is_the_fold_of_the_corrected_equations() -> None:
     """Locate the fold of the κ₄-corrected self-consistent equations numerically (independent of
     the closed form) and difference it in κ₄."""
@@ -153,6 +165,41 @@ def test_fourth_cumulant_shift_is_the_fold_of_the_corrected_equations() -> None:
     assert rm.fourth_cumulant_shift(75, 300, -2.0) == rm.fourth_cumulant_shift(300, 75, -2.0)
 
 
+def test_chi_mean_against_the_gamma_ratio_at_40_digits() -> None:
+    with mpmath.workdps(40):
+        for k in (1, 5, 1000, 10**7):
+            exact = mpmath.sqrt(2) * mpmath.gamma(mpmath.mpf(k + 1) / 2) / mpmath.gamma(mpmath.mpf(k) / 2)
+            assert abs(rm.chi_mean(k) / float(exact) - 1) < 2e-16
+
+
+def test_edge_scaling_every_centring_and_edge() -> None:
+    mu = TW_PUBLISHED[1][0]
+    for centring, (dn, dm) in (("half", (0.5, 0.5)), ("johnstone", (1.0, 0.0)), ("plain", (0.0, 0.0))):
+        a, b = math.sqrt(400 - dn), math.sqrt(100 - dm)
+        for n, m in ((400, 100), (100, 400)):  # symmetric in the sides: N ≥ M are sorted first
+            s, tau = rm.edge_scaling(n, m, centring=centring)
+            assert abs(s - (a + b)) < 1e-13 and abs(tau - (1 / a + 1 / b) ** (1 / 3)) < 1e-15
+            s, tau = rm.edge_scaling(n, m, edge="smallest", centring=centring)
+            assert abs(s - (a - b)) < 1e-13 and abs(tau - (1 / b - 1 / a) ** (1 / 3)) < 1e-15
+            top = rm.edge_prediction(n, m, centring=centring)
+            assert abs(top - (a + b + (1 / a + 1 / b) ** (1 / 3) / 2 * mu)) < 1e-11
+            bottom = rm.edge_prediction(n, m, edge="smallest", centring=centring)
+            assert abs(bottom - (a - b - (1 / b - 1 / a) ** (1 / 3) / 2 * mu)) < 1e-11
+    assert rm.edge_scaling(400, 100) == rm.edge_scaling(400, 100, edge="largest", centring="half")
+    assert rm.edge_scaling(1, 1) == (2 * math.sqrt(0.5), (2 / math.sqrt(0.5)) ** (1 / 3))  # half: 1 − ½ > 0
+    assert rm.edge_scaling(2, 1, centring="johnstone") == (2.0, 2.0 ** (1 / 3))  # √1 + √1
+
+
+def test_fourth_cumulant_shift_closed_form() -> None:
+    for n, m in ((300, 75), (75, 300)):
+        top = rm.fourth_cumulant_shift(n, m, -1.2)
+        assert abs(top - (-0.6) * (1 / math.sqrt(300) + 1 / math.sqrt(75))) < 1e-16
+        bottom = rm.fourth_cumulant_shift(n, m, -1.2, edge="smallest")
+        assert abs(bottom - (-0.6) * (1 / math.sqrt(300) - 1 / math.sqrt(75))) < 1e-16
+    assert rm.fourth_cumulant_shift(300, 75, 1.0) == rm.fourth_cumulant_shift(300, 75, 1.0, edge="largest")
+    assert rm.fourth_cumulant_shift(50, 50, 0.0) == 0.0
+
+
 # --- Marchenko–Pastur moments and power iteration -------------------------------------------
 
 
@@ -171,16 +218,49 @@ def test_marchenko_pastur_moments_against_the_density() -> None:
     assert rm.marchenko_pastur_moment(7, 7, 5) == 42 * 7**5  # Catalan number C_5
 
 
+def test_marchenko_pastur_moments_are_the_narayana_polynomials() -> None:
+    n, m = 12345, 678  # exact integers: no rounding hides a wrong coefficient or power
+    narayana = {0: [], 1: [1], 2: [1, 1], 3: [1, 3, 1], 4: [1, 6, 6, 1], 5: [1, 10, 20, 10, 1]}
+    for k, row in narayana.items():
+        expected = sum(c * n ** (k - j) * m**j for j, c in enumerate(row)) if row else 1
+        value = rm.marchenko_pastur_moment(n, m, k)
+        assert value == expected and isinstance(value, int), k
+    assert rm.marchenko_pastur_moment(3, 5, 2) == 9 + 15
+
+
 def test_power_iteration_prediction() -> None:
     assert rm.power_iteration_prediction(4096, 1024, 0) == 64.0
     n, m = 4096, 1024
     first = math.sqrt((n**3 + 3 * n**2 * m + n * m**2) / (n**2 + n * m))
     assert abs(rm.power_iteration_prediction(n, m, 1) - first) < 1e-12
+    m4 = n**4 + 6 * n**3 * m + 6 * n**2 * m**2 + n * m**3
+    m5 = n**5 + 10 * n**4 * m + 20 * n**3 * m**2 + 10 * n**2 * m**3 + n * m**4
+    assert abs(rm.power_iteration_prediction(n, m, 2) - math.sqrt(Fraction(m5, m4))) < 1e-13
     values = [rm.power_iteration_prediction(n, m, k) for k in (1, 10, 100, 1000)]
     assert values == sorted(values) and values[-1] < 96 and 96 - values[-1] < 0.2
 
 
 # --- matrices -------------------------------------------------------------------------------
+
+
+def test_entries_are_transforms_of_one_gaussian(x64) -> None:
+    """normal g; Rademacher sign(g); uniform √3·erf(g/√2); t₃/√3 = g/√(h² − 2 log u) with
+    h, u from the streams split from fold_in(key, 1), u in (0, 1]."""
+    key = jax.random.key(3)
+    g = np.asarray(jax.random.normal(key, (40, 30), jnp.float64))
+    kh, ku = jax.random.split(jax.random.fold_in(key, 1))
+    h = np.asarray(jax.random.normal(kh, (40, 30), jnp.float64))
+    u = 1.0 - np.asarray(jax.random.uniform(ku, (40, 30), jnp.float64))
+    expected = {"normal": g, "rademacher": np.where(g >= 0, 1.0, -1.0),
+                "uniform": math.sqrt(3) * special.erf(g / math.sqrt(2)),
+                "student_t3": g / np.sqrt(h * h - 2 * np.log(u))}
+    for dist, x in expected.items():
+        w = rm.random_matrix(key, 40, 30, dist=dist, dtype=jnp.float64)
+        assert w.dtype == jnp.float64 and w.shape == (40, 30)
+        np.testing.assert_allclose(w, x, rtol=1e-14, atol=1e-15, err_msg=dist)
+    w32 = rm.random_matrix(key, 40, 30)  # default: normal, float32
+    assert w32.dtype == jnp.float32
+    np.testing.assert_array_equal(w32, jax.random.normal(key, (40, 30), jnp.float32))
 
 
 def test_random_matrix_moments_and_coupling() -> None:
@@ -202,6 +282,41 @@ def test_random_matrix_moments_and_coupling() -> None:
     stats.assert_within_se(frac, 0.5, math.sqrt(0.25 / n**2), what="t3 median")
 
 
+def _golub_kahan_numpy(w: np.ndarray, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Golub–Kahan–Lanczos with full reorthogonalisation (twice), written out in NumPy."""
+    us, vs = [], [v0 / np.linalg.norm(v0)]
+    alpha, beta = [], []
+    for j in range(steps):
+        x = w @ vs[j]
+        for _ in range(2):
+            x = x - sum((u @ x) * u for u in us) if us else x
+        alpha.append(np.linalg.norm(x))
+        us.append(x / alpha[-1])
+        y = w.T @ us[-1]
+        for _ in range(2):
+            y = y - sum((v @ y) * v for v in vs)
+        beta.append(np.linalg.norm(y))
+        vs.append(y / beta[-1])
+    return np.array(alpha), np.array(beta)
+
+
+def test_golub_kahan_against_numpy(x64) -> None:
+    w = np.asarray(jax.random.normal(jax.random.key(7), (40, 15), jnp.float64))
+    key = jax.random.key(2)
+    bd = rm.golub_kahan(w, 8, key=key)
+    alpha, beta = _golub_kahan_numpy(w, np.asarray(jax.random.normal(key, (15,), jnp.float64)), 8)
+    np.testing.assert_allclose(bd.alpha, alpha, rtol=1e-12)
+    np.testing.assert_allclose(bd.beta, beta, rtol=1e-12)
+    default = rm.golub_kahan(w, 8)  # the start is drawn with jax.random.key(0)
+    again = rm.golub_kahan(w, 8, key=jax.random.key(0))
+    np.testing.assert_array_equal(default.alpha, again.alpha)
+    np.testing.assert_array_equal(default.beta, again.beta)
+    # the zero matrix: every vector is exhausted at once, coefficients exactly 0 (no 0/0)
+    zero = rm.golub_kahan(np.zeros((5, 3)), 3)
+    np.testing.assert_array_equal(zero.alpha, 0.0)
+    np.testing.assert_array_equal(zero.beta, 0.0)
+
+
 def test_golub_kahan_and_extremes_against_svd(matrix_with_singular_values) -> None:
     s = np.geomspace(10.0, 0.5, 60)
     w = matrix_with_singular_values(s, 200).astype(jnp.float32)
@@ -213,6 +328,39 @@ def test_golub_kahan_and_extremes_against_svd(matrix_with_singular_values) -> No
     assert abs(float(ext.sigma_max) / 10.0 - 1) < 1e-5
     exact = rm.extreme_singular_values(w, 60)  # the whole space: the SVD
     assert abs(float(exact.sigma_min) / 0.5 - 1) < 1e-5 and float(exact.change_min) == 0.0
+
+
+def test_ritz_values_and_their_change_over_the_last_quarter(x64) -> None:
+    """σ(B_k) and the relative change since the leading ⌊3k/4⌋ block, by NumPy's SVD."""
+    w = jax.random.normal(jax.random.key(8), (60, 20), jnp.float64)
+    key = jax.random.key(3)
+    for k in (8, 11):
+        bd = rm.golub_kahan(w, k, key=key)
+        b = bidiagonal(np.asarray(bd.alpha), np.asarray(bd.beta)[: k - 1])
+        s = np.linalg.svd(b, compute_uv=False)
+        k0 = (3 * k) // 4
+        s0 = np.linalg.svd(b[:k0, :k0], compute_uv=False)
+        ext = rm.extreme_singular_values(w, k, key=key)
+        assert abs(ext.sigma_max / s[0] - 1) < 1e-14 and abs(ext.sigma_min / s[-1] - 1) < 1e-13
+        assert abs(ext.change_max / abs(s[0] / s0[0] - 1) - 1) < 1e-9
+        assert abs(ext.change_min / abs(s0[-1] / s[-1] - 1) - 1) < 1e-9
+        wide = rm.extreme_singular_values(w.T, k, key=key)  # a wide matrix is run transposed
+        assert tuple(map(float, wide)) == tuple(map(float, ext))
+
+
+def test_extreme_singular_values_defaults_and_the_svd_switch() -> None:
+    w = rm.random_matrix(jax.random.key(9), 150, 80)
+    default = rm.extreme_singular_values(w)  # 64 steps from jax.random.key(0)
+    explicit = rm.extreme_singular_values(w, rm.DEFAULT_STEPS, key=jax.random.key(0))
+    assert rm.DEFAULT_STEPS == 64 and tuple(map(float, default)) == tuple(map(float, explicit))
+    exact = np.linalg.svd(np.asarray(w), compute_uv=False)
+    # steps = min(n, m): the whole Krylov space, so the SVD, with no change
+    full = rm.extreme_singular_values(w, 80)
+    assert float(full.change_max) == 0.0 and float(full.change_min) == 0.0
+    assert abs(float(full.sigma_max) / exact[0] - 1) < 1e-6
+    assert abs(float(full.sigma_min) / exact[-1] - 1) < 1e-6
+    lanczos = rm.extreme_singular_values(w, 79)
+    assert float(lanczos.change_max) > 0.0
 
 
 @pytest.mark.parametrize("shape", [(400, 100), (256, 1024)])
@@ -232,27 +380,127 @@ def test_bidiagonal_extremes_against_svd() -> None:
         a, b = rng.uniform(0.1, 3.0, (5, k)), rng.uniform(0.0, 3.0, (5, k - 1))
         top, bottom = rm.bidiagonal_extremes(a, b)
         for i in range(5):
-            s = np.linalg.svd(np.diag(a[i]) + np.diag(b[i], 1), compute_uv=False)
+            s = np.linalg.svd(bidiagonal(a[i], b[i]), compute_uv=False)
             bound = 50 * np.finfo(float).eps * (s[0] / s[-1]) ** 2  # the documented precision
             assert abs(top[i] / s[0] - 1) < 1e-13 and abs(bottom[i] / s[-1] - 1) < max(bound, 1e-13)
     # the hard edge of a square Gaussian matrix keeps its digits (float64 bisection on B^T B)
     n = 300
     a = np.sqrt(rng.chisquare(np.arange(n, 0, -1.0)))
     b = np.sqrt(rng.chisquare(np.arange(n - 1, 0, -1.0)))
-    s = np.linalg.svd(np.diag(a) + np.diag(b, 1), compute_uv=False)
+    s = np.linalg.svd(bidiagonal(a, b), compute_uv=False)
     assert abs(rm.bidiagonal_extremes(a, b)[1] / s[-1] - 1) < 1e-8
 
 
-def test_bidiagonal_extremes_bad_input() -> None:
-    with pytest.raises(ValueError, match="beta must have shape"):
-        rm.bidiagonal_extremes([1.0, 2.0, 3.0], [1.0])
-    with pytest.raises(ValueError, match="alpha must have shape"):
-        rm.bidiagonal_extremes(np.ones((2, 2, 2)), np.ones((2, 2, 1)))
-    with pytest.raises(ValueError, match="finite"):
-        rm.bidiagonal_extremes([1.0, np.inf], [1.0])
+def test_bidiagonal_extremes_signs_sizes_and_padding() -> None:
+    # signs do not matter (σ of B and of |B| agree); one-by-one matrices are |α|
+    assert rm.bidiagonal_extremes([-2.0], []) == (2.0, 2.0)
+    top, bottom = rm.bidiagonal_extremes(np.array([[-2.0], [0.5]]), np.zeros((2, 0)))
+    np.testing.assert_array_equal(top, [2.0, 0.5])
+    np.testing.assert_array_equal(bottom, [2.0, 0.5])
+    a, b = np.array([-3.0, 0.2, 1.5]), np.array([-0.7, 2.0])
+    s = np.linalg.svd(bidiagonal(a, b), compute_uv=False)
+    top, bottom = rm.bidiagonal_extremes(a, b)
+    assert np.shape(top) == () and abs(top / s[0] - 1) < 1e-14 and abs(bottom / s[-1] - 1) < 1e-13
+    # sizes 7, 8, 9 and 16, 17 straddle the power-of-two padding; small and large entries stress
+    # the padding block (which must never become the answer); 600 rows span several chunks
+    rng = np.random.default_rng(1)
+    for k, rows in ((7, 3), (8, 3), (9, 3), (16, 2), (17, 600)):
+        a = rng.uniform(0.01, 5.0, (rows, k)) * rng.choice([-1, 1], (rows, k))
+        b = rng.uniform(0.0, 5.0, (rows, k - 1))
+        top, bottom = rm.bidiagonal_extremes(a, b)
+        s = np.linalg.svd(np.stack([bidiagonal(x, y) for x, y in zip(a, b, strict=True)]), compute_uv=False)
+        np.testing.assert_allclose(top, s[:, 0], rtol=1e-13)
+        bound = 50 * np.finfo(float).eps * (s[:, 0] / s[:, -1]) ** 2  # the documented precision
+        assert np.all(np.abs(bottom / s[:, -1] - 1) <= np.maximum(bound, 1e-13))
+    # a diagonal matrix whose smallest entry is last, first or in the middle
+    for a in ([3.0, 2.0, 0.5], [0.5, 2.0, 3.0], [2.0, 0.5, 3.0]):
+        top, bottom = rm.bidiagonal_extremes(a, [0.0, 0.0])
+        assert top == 3.0 and abs(bottom - 0.5) < 1e-15
 
 
 # --- Monte Carlo ------------------------------------------------------------------------------
+
+
+def _draws(key: jax.Array, count: int, dist: str) -> np.ndarray:
+    """The documented stream: chunks of 2^20 float32 entries, chunk c from fold_in(key, c)."""
+    chunks = [np.asarray(rm.random_matrix(jax.random.fold_in(key, c), 1, 2**20, dist=dist))[0]
+              for c in range(-(-count // 2**20))]
+    return np.concatenate(chunks)[:count]
+
+
+@pytest.mark.parametrize(("n", "m", "samples"), [(5, 3, 70), (3, 5, 70), (600, 800, 3)])
+def test_svd_samples_are_the_documented_draws(n: int, m: int, samples: int) -> None:
+    """Groups of g = min(64, 2^22 // (n m)) matrices (N ≥ M sorted), group i drawn from
+    fold_in(key, i) and cut to size; σ from NumPy's SVD of each."""
+    key = jax.random.key(12)
+    big, small = max(n, m), min(n, m)
+    group = max(1, min(64, 2**22 // (big * small)))
+    for dist in ("uniform", "student_t3"):
+        expected = []
+        for i, start in enumerate(range(0, samples, group)):
+            w = _draws(jax.random.fold_in(key, i), group * big * small, dist).reshape(group, big, small)
+            expected.append(np.linalg.svd(w[: min(group, samples - start)], compute_uv=False))
+        s = np.concatenate(expected)
+        top = rm.singular_value_samples(key, n, m, samples, dist=dist, method="svd")
+        bottom = rm.singular_value_samples(key, n, m, samples, which="min", dist=dist, method="svd")
+        assert top.dtype == np.float64 and top.shape == (samples,)
+        np.testing.assert_allclose(top, s[:, 0], rtol=2e-5, err_msg=dist)
+        np.testing.assert_allclose(bottom, s[:, -1], rtol=2e-4, err_msg=dist)
+
+
+def test_bidiagonal_samples_are_the_documented_chi_model() -> None:
+    """Diagonal χ_N, χ_{N−1}, …, χ_{N−M+1}, superdiagonal χ_{M−1}, …, χ₁, drawn (diagonal, then
+    superdiagonal) by NumPy's generator seeded with the key's data."""
+    for key in (jax.random.key(13), jax.random.PRNGKey(13)):
+        data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+        rng = np.random.default_rng([int(x) for x in np.asarray(data).ravel()])
+        alpha = np.sqrt(rng.chisquare(np.broadcast_to(np.arange(9.0, 5.0, -1.0), (50, 4))))
+        beta = np.sqrt(rng.chisquare(np.broadcast_to(np.arange(3.0, 0.0, -1.0), (50, 3))))
+        s = np.linalg.svd(np.stack([bidiagonal(a, b) for a, b in zip(alpha, beta, strict=True)]),
+                          compute_uv=False)
+        for n, m in ((9, 4), (4, 9)):
+            top = rm.singular_value_samples(key, n, m, 50, method="bidiagonal")
+            bottom = rm.singular_value_samples(key, n, m, 50, which="min", method="bidiagonal")
+            np.testing.assert_allclose(top, s[:, 0], rtol=1e-13)
+            np.testing.assert_allclose(bottom, s[:, -1], rtol=1e-12)
+    # a single column: χ_N itself
+    key = jax.random.key(14)
+    rng = np.random.default_rng([int(x) for x in np.asarray(jax.random.key_data(key)).ravel()])
+    np.testing.assert_allclose(rm.singular_value_samples(key, 7, 1, 20),
+                               np.sqrt(rng.chisquare(np.full((20, 1), 7.0)))[:, 0], rtol=1e-14)
+
+
+def test_methods_defaults_and_the_mc_summaries() -> None:
+    key = jax.random.key(15)
+    # auto: the chi bidiagonal model for Gaussian entries, Lanczos (64 steps) otherwise
+    np.testing.assert_array_equal(rm.singular_value_samples(key, 30, 10, 5),
+                                  rm.singular_value_samples(key, 30, 10, 5, which="max", dist="normal",
+                                                            method="bidiagonal"))
+    lan = rm.singular_value_samples(key, 100, 70, 3, dist="rademacher")
+    np.testing.assert_array_equal(lan, rm.singular_value_samples(key, 100, 70, 3, dist="rademacher",
+                                                                 method="lanczos", steps=64, rtol=1e-5))
+    np.testing.assert_allclose(lan, rm.singular_value_samples(key, 100, 70, 3, dist="rademacher",
+                                                              method="svd"), rtol=1e-5)
+    x = rm.singular_value_samples(key, 6, 4, 30, dist="uniform", method="svd")
+    assert rm.spectral_norm_mc(key, 6, 4, 30, dist="uniform", method="svd") == tuple(
+        float(v) for v in stats.mean_se(x))
+    x = rm.singular_value_samples(key, 6, 4, 30, which="min")
+    assert rm.smallest_singular_mc(key, 6, 4, 30) == tuple(float(v) for v in stats.mean_se(x))
+
+
+def test_lanczos_reports_an_unconverged_ritz_value() -> None:
+    key = jax.random.key(0)
+    hard = (r"^Lanczos with 64 steps has not converged for sigma_min of a 200 x 200 matrix: its Ritz value "
+            r"still moved by \S+ \(relative\) over the last quarter of the steps, more than rtol = 1e-05; "
+            r"raise steps, or use method='svd' \(the hard edge\)$")
+    with pytest.raises(RuntimeError, match=hard):
+        rm.singular_value_samples(key, 200, 200, 2, which="min", method="lanczos")
+    soft = (r"^Lanczos with 4 steps has not converged for sigma_max of a 300 x 100 matrix: .* rtol = 1e-09; "
+            r"raise steps$")
+    with pytest.raises(RuntimeError, match=soft):
+        rm.singular_value_samples(key, 100, 300, 2, method="lanczos", dist="uniform", steps=4, rtol=1e-9)
+    ok = rm.singular_value_samples(key, 100, 300, 2, method="lanczos", dist="uniform", steps=4, rtol=0.5)
+    assert ok.shape == (2,)
 
 
 def _wishart_3x2_means() -> tuple[float, float]:
@@ -267,15 +515,17 @@ def _wishart_3x2_means() -> tuple[float, float]:
         return float(top / z), float(bottom / z)
 
 
-@pytest.mark.parametrize("method", ["bidiagonal", "svd", "lanczos"])
-def test_mc_against_the_exact_3x2_gaussian(method: str) -> None:
+@pytest.mark.parametrize(("method", "samples"), [("bidiagonal", 40_000), ("svd", 6_400)])
+def test_mc_against_the_exact_3x2_gaussian(method: str, samples: int) -> None:
+    """The law of both samplers against the exact means (the svd path's draws are pinned above;
+    for a 3 × 2 matrix Lanczos is the SVD, so it is not run separately)."""
     top, bottom = _wishart_3x2_means()
     key = jax.random.key(11)
-    mean, se = rm.spectral_norm_mc(key, 3, 2, 40_000, method=method)
+    mean, se = rm.spectral_norm_mc(key, 3, 2, samples, method=method)
     stats.assert_within_se(mean, top, se, what=f"E sigma_max, {method}")
-    mean, se = rm.smallest_singular_mc(key, 2, 3, 40_000, method=method)
+    mean, se = rm.smallest_singular_mc(key, 2, 3, samples, method=method)
     stats.assert_within_se(mean, bottom, se, what=f"E sigma_min, {method}")
-    assert se < 3e-3  # 4 SE is under 1.5 % of E σ_min: a wrong constant or degree of freedom shows
+    assert se < 3e-3 * math.sqrt(40_000 / samples)  # 4 SE is under 1.5 % of E σ_min at 40 000
 
 
 def test_mc_exact_one_column_cases() -> None:
@@ -286,8 +536,8 @@ def test_mc_exact_one_column_cases() -> None:
     assert abs(mean - math.sqrt(7)) < 1e-6 and se < 1e-6  # every column has norm √7
     exact_abs_means = {"uniform": math.sqrt(3) / 2, "student_t3": 2 / math.pi,
                        "normal": math.sqrt(2 / math.pi)}
-    for dist, exact in exact_abs_means.items():
-        mean, se = rm.spectral_norm_mc(key, 1, 1, 40_000, dist=dist, method="svd")
+    for dist, exact in exact_abs_means.items():  # the transforms are pinned exactly above
+        mean, se = rm.spectral_norm_mc(key, 1, 1, 6_400, dist=dist, method="svd")
         stats.assert_within_se(mean, exact, se, what=f"E|w|, {dist}")
 
 
@@ -310,55 +560,160 @@ def test_bidiagonal_model_has_the_law_of_full_matrices() -> None:
         assert abs(a.std() / b.std() - 1) < 0.1
 
 
-def test_lanczos_refuses_the_hard_edge() -> None:
-    with pytest.raises(RuntimeError, match="hard edge"):
-        rm.singular_value_samples(jax.random.key(0), 200, 200, 2, which="min", method="lanczos")
+# --- heavy tails ------------------------------------------------------------------------------
 
 
-def test_largest_entry() -> None:
+def _abs_t3_cdf_tail(y: float) -> float:
+    """P(|t₃|/√3 > y)."""
+    return 2 * scipy_stats.t.sf(math.sqrt(3) * y, 3)
+
+
+def test_largest_entry_mean_against_the_tail_integral() -> None:
+    """E a = ∫₀^∞ P(a > y) dy with P(a ≤ y) = (1 − P(|t₃|/√3 > y))^K, K = n·m."""
     assert abs(rm.largest_entry_mean(1, 1) - 2 / math.pi) < 1e-9  # E|t3|/√3
+    for n, m in ((2, 3), (8, 8)):
+        count = n * m
+
+        def tail(y: float, count: int = count) -> float:
+            return -math.expm1(count * math.log1p(-_abs_t3_cdf_tail(y)))
+
+        exact = sum(integrate.quad(tail, lo, hi, limit=200, epsabs=1e-12, epsrel=1e-12)[0]
+                    for lo, hi in ((0, 1), (1, 10), (10, np.inf)))
+        assert abs(rm.largest_entry_mean(n, m) - exact) < 1e-8 * exact, (n, m)
+
+
+def test_largest_entry_prediction_against_the_density_integral() -> None:
+    """E g(a) = ∫ g(y) K F(y)^{K−1} f(y) dy, split at the spike threshold (nm)^{1/4}, and the
+    median g(y½) with F(y½)^K = ½."""
     t3 = scipy_stats.t(3)
+    for n, m in ((1, 1), (2, 3), (5, 4)):
+        count, threshold, edge = n * m, (n * m) ** 0.25, math.sqrt(n) + math.sqrt(m)
 
-    def spike(a: float) -> float:  # n = m = 1: threshold 1, spike a + 1/a, edge 2
-        return a + 1 / a if a > 1 else 2.0
+        def spike(a: float, n: int = n, m: int = m, threshold: float = threshold,
+                  edge: float = edge) -> float:
+            return math.sqrt((a * a + n) * (a * a + m)) / a if a > threshold else edge
 
-    pdf = 2 * math.sqrt(3)  # density of |t3|/√3 at y: 2√3·t3.pdf(√3 y)
-    direct = integrate.quad(lambda y: spike(y) * pdf * t3.pdf(math.sqrt(3) * y), 0, 1)[0] + integrate.quad(
-        lambda y: spike(y) * pdf * t3.pdf(math.sqrt(3) * y), 1, np.inf)[0]
-    assert abs(rm.largest_entry_prediction(1, 1) - direct) < 1e-8
-    # the median: g at the median of the largest entry, here of one |t3|/√3 entry
-    median_entry = t3.ppf(0.75) / math.sqrt(3)
-    assert abs(rm.largest_entry_prediction(1, 1, statistic="median") - spike(median_entry)) < 1e-12
+        def density(y: float, count: int = count) -> float:  # of the largest of K entries
+            f = 2 * math.sqrt(3) * t3.pdf(math.sqrt(3) * y)
+            return count * (1 - _abs_t3_cdf_tail(y)) ** (count - 1) * f
+
+        pieces = ((0, threshold), (threshold, 10 * threshold), (10 * threshold, np.inf))
+        mean = sum(integrate.quad(lambda y: spike(y) * density(y), lo, hi, limit=200, epsabs=1e-12,
+                                  epsrel=1e-12)[0] for lo, hi in pieces)
+        assert abs(rm.largest_entry_prediction(n, m) - mean) < 1e-8 * mean, (n, m)
+        assert rm.largest_entry_prediction(n, m, statistic="mean") == rm.largest_entry_prediction(n, m)
+        median_entry = t3.ppf((1 + 2 ** (-1 / count)) / 2) / math.sqrt(3)
+        median = rm.largest_entry_prediction(n, m, statistic="median")
+        assert abs(median - spike(median_entry)) < 1e-12 * median, (n, m)
+    # below the threshold the prediction is the bulk edge: the median of one entry is 0.44 < 1
+    assert rm.largest_entry_prediction(1, 1, statistic="median") == 2.0
+
+
+def test_largest_entry_mean_against_simulation() -> None:
     rng = np.random.default_rng(0)
     maxima = np.abs(rng.standard_t(3, (20_000, 64))).max(axis=1) / math.sqrt(3)
     mean, se = stats.mean_se(maxima)
     stats.assert_within_se(mean, rm.largest_entry_mean(8, 8), se, what="E max |t3|")
 
 
-def test_bad_input() -> None:
-    key = jax.random.key(0)
-    with pytest.raises(ValueError, match="n must be"):
-        rm.spectral_norm_mc(key, 0, 3, 10)
-    with pytest.raises(ValueError, match="m must be"):
-        rm.smallest_singular_mc(key, 3, 0, 10)
-    with pytest.raises(ValueError, match="samples must be"):
-        rm.spectral_norm_mc(key, 3, 3, 1)
-    with pytest.raises(ValueError, match="dist must be"):
-        rm.spectral_norm_mc(key, 3, 3, 10, dist="cauchy")
-    with pytest.raises(ValueError, match="PRNG key"):
-        rm.spectral_norm_mc(0, 3, 3, 10)
-    with pytest.raises(ValueError, match="PRNG key"):
-        rm.smallest_singular_mc(np.zeros(2), 3, 3, 10)
-    with pytest.raises(ValueError, match="method must be"):
-        rm.spectral_norm_mc(key, 3, 3, 10, method="qr")
-    with pytest.raises(ValueError, match="Gaussian entries only"):
-        rm.spectral_norm_mc(key, 3, 3, 10, dist="uniform", method="bidiagonal")
-    with pytest.raises(ValueError, match="which must be"):
-        rm.singular_value_samples(key, 3, 3, 10, which="median")
-    with pytest.raises(ValueError, match="steps must be"):
-        rm.golub_kahan(jnp.ones((5, 3)), 4)
-    with pytest.raises(ValueError, match="dist must be"):
-        rm.random_matrix(key, 2, 2, dist="gamma")
-    with pytest.raises(ValueError, match="statistic must be"):
-        rm.largest_entry_prediction(4, 4, statistic="mode")
-    assert rm.spectral_norm_mc(jax.random.PRNGKey(0), 3, 2, 10)[0] > 0  # a legacy key is a key
+# --- bad input --------------------------------------------------------------------------------
+
+KEY = jax.random.key(0)
+KEY_TEXT = "key must be a single JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), got int"
+
+
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        (lambda: rm.random_matrix(0, 2, 2), KEY_TEXT),
+        (lambda: rm.random_matrix(KEY, 0, 2), "n must be >= 1, got 0"),
+        (lambda: rm.random_matrix(KEY, 2, 0), "m must be >= 1, got 0"),
+        (lambda: rm.random_matrix(KEY, 2, 2, dist="gamma"),
+         "dist must be one of 'normal', 'rademacher', 'uniform', 'student_t3', got 'gamma'"),
+        (lambda: rm.random_matrix(KEY, 2, 2, dtype=jnp.int32),
+         "dtype must be a floating dtype, got <class 'jax.numpy.int32'>"),
+        (lambda: rm.golub_kahan(jnp.ones(3), 1), "W must be 2-D, got shape (3,)"),
+        (lambda: rm.golub_kahan(jnp.ones((5, 3)), 0), "steps must be >= 1, got 0"),
+        (lambda: rm.golub_kahan(jnp.ones((5, 3)), 4), "steps must be <= 3, got 4"),
+        (lambda: rm.golub_kahan(jnp.ones((5, 3)), 2, key=0), KEY_TEXT),
+        (lambda: rm.bidiagonal_extremes([1.0, 2.0, 3.0], [1.0]),
+         "beta must have shape (2,) to match alpha (3,), got (1,)"),
+        (lambda: rm.bidiagonal_extremes(np.ones((2, 3)), np.ones((2, 1))),
+         "beta must have shape (2, 2) to match alpha (2, 3), got (2, 1)"),
+        (lambda: rm.bidiagonal_extremes(np.ones((2, 3)), np.ones(2)),
+         "beta must have shape (2, 2) to match alpha (2, 3), got (2,)"),
+        (lambda: rm.bidiagonal_extremes(np.ones((2, 2, 2)), np.ones((2, 2, 1))),
+         "alpha must have shape (k,) or (r, k) with k >= 1, got (2, 2, 2)"),
+        (lambda: rm.bidiagonal_extremes(np.ones((2, 0)), np.ones((2, 0))),
+         "alpha must have shape (k,) or (r, k) with k >= 1, got (2, 0)"),
+        (lambda: rm.bidiagonal_extremes([1.0, np.inf], [1.0]),
+         "alpha and beta must have only finite entries"),
+        (lambda: rm.bidiagonal_extremes([1.0, 1.0], [np.nan]),
+         "alpha and beta must have only finite entries"),
+        (lambda: rm.extreme_singular_values(jnp.ones(3)), "W must be 2-D, got shape (3,)"),
+        (lambda: rm.extreme_singular_values(jnp.ones((5, 3)), 3), "steps must be >= 4, got 3"),
+        (lambda: rm.extreme_singular_values(jnp.ones((5, 3)), 4, key=0), KEY_TEXT),
+        (lambda: rm.singular_value_samples(0, 3, 3, 10), KEY_TEXT),
+        (lambda: rm.singular_value_samples(KEY, 0, 3, 10), "n must be >= 1, got 0"),
+        (lambda: rm.singular_value_samples(KEY, 3, 0, 10), "m must be >= 1, got 0"),
+        (lambda: rm.singular_value_samples(KEY, 3, 3, 1), "samples must be >= 2, got 1"),
+        (lambda: rm.singular_value_samples(KEY, 3, 3, 10, which="median"),
+         "which must be one of 'max', 'min', got 'median'"),
+        (lambda: rm.singular_value_samples(KEY, 3, 3, 10, dist="cauchy"),
+         "dist must be one of 'normal', 'rademacher', 'uniform', 'student_t3', got 'cauchy'"),
+        (lambda: rm.singular_value_samples(KEY, 3, 3, 10, method="qr"),
+         "method must be one of 'auto', 'bidiagonal', 'lanczos', 'svd', got 'qr'"),
+        (lambda: rm.singular_value_samples(KEY, 3, 3, 10, steps=3), "steps must be >= 4, got 3"),
+        (lambda: rm.singular_value_samples(KEY, 3, 3, 10, rtol=0.0), "rtol must be > 0, got 0.0"),
+        (lambda: rm.singular_value_samples(KEY, 3, 3, 10, dist="uniform", method="bidiagonal"),
+         "method 'bidiagonal' holds for Gaussian entries only, not dist='uniform'"),
+        (lambda: rm.spectral_norm_mc(KEY, 0, 3, 10), "n must be >= 1, got 0"),
+        (lambda: rm.spectral_norm_mc(np.zeros(2), 3, 3, 10),
+         "key must be a single JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), "
+         "got ndarray with dtype float64 and shape (2,)"),
+        (lambda: rm.smallest_singular_mc(KEY, 3, 0, 10), "m must be >= 1, got 0"),
+        (lambda: rm.smallest_singular_mc(KEY, 3, 3, 1), "samples must be >= 2, got 1"),
+        (lambda: rm.chi_mean(0), "k must be >= 1, got 0"),
+        (lambda: rm.gordon_bounds(0, 3), "n must be >= 1, got 0"),
+        (lambda: rm.gordon_bounds(3, 0), "m must be >= 1, got 0"),
+        (lambda: rm.tracy_widom_cdf(0.0, beta=3), "beta must be one of 1, 2, got 3"),
+        (lambda: rm.tracy_widom_cdf(0.0, nodes=3), "nodes must be >= 4, got 3"),
+        (lambda: rm.tracy_widom_cdf([0.0, np.nan]), "s must have only finite entries"),
+        (lambda: rm.tracy_widom_moments(3), "beta must be one of 1, 2, got 3"),
+        (lambda: rm.tracy_widom_moments(1, nodes=3), "nodes must be >= 4, got 3"),
+        (lambda: rm.tracy_widom_moments(1, points=3), "points must be >= 4, got 3"),
+        (lambda: rm.tracy_widom_mean(4), "beta must be one of 1, 2, got 4"),
+        (lambda: rm.tracy_widom_variance(0), "beta must be one of 1, 2, got 0"),
+        (lambda: rm.edge_scaling(0, 3), "n must be >= 1, got 0"),
+        (lambda: rm.edge_scaling(64, 32, edge="middle"),
+         "edge must be one of 'largest', 'smallest', got 'middle'"),
+        (lambda: rm.edge_scaling(64, 32, centring="median"),
+         "centring must be one of 'half', 'johnstone', 'plain', got 'median'"),
+        (lambda: rm.edge_scaling(1, 1, centring="johnstone"),
+         "the 'johnstone' centring needs both sides larger than its shift, got 1 x 1"),
+        (lambda: rm.edge_prediction(64, 64, edge="smallest"),
+         "the smallest singular value of a square matrix lies at the hard edge: "
+         "there is no Tracy–Widom soft edge there"),
+        (lambda: rm.edge_prediction(64, 32, centring="x"),
+         "centring must be one of 'half', 'johnstone', 'plain', got 'x'"),
+        (lambda: rm.fourth_cumulant_shift(4, 4, float("nan")), "kappa4 must be finite, got nan"),
+        (lambda: rm.fourth_cumulant_shift(4, 4, 1.0, edge="middle"),
+         "edge must be one of 'largest', 'smallest', got 'middle'"),
+        (lambda: rm.fourth_cumulant_shift(0, 4, 1.0), "n must be >= 1, got 0"),
+        (lambda: rm.marchenko_pastur_moment(4, 4, -1), "k must be >= 0, got -1"),
+        (lambda: rm.marchenko_pastur_moment(4, 0, 1), "m must be >= 1, got 0"),
+        (lambda: rm.power_iteration_prediction(4, 4, -1), "steps must be >= 0, got -1"),
+        (lambda: rm.power_iteration_prediction(0, 4, 1), "n must be >= 1, got 0"),
+        (lambda: rm.largest_entry_mean(0, 4), "n must be >= 1, got 0"),
+        (lambda: rm.largest_entry_prediction(4, 0), "m must be >= 1, got 0"),
+        (lambda: rm.largest_entry_prediction(4, 4, statistic="mode"),
+         "statistic must be one of 'mean', 'median', got 'mode'"),
+    ],
+)
+def test_bad_input_raises_value_error(call, text: str) -> None:
+    with pytest.raises(ValueError, match=message(text)):
+        call()
+
+
+def test_a_legacy_key_is_a_key() -> None:
+    assert rm.spectral_norm_mc(jax.random.PRNGKey(0), 3, 2, 10)[0] > 0
