@@ -1,9 +1,11 @@
 """The book's own pages and buttons: executed notebooks to download, and the errata page.
 
 - Every chapter page offers its executed notebook (``.ipynb``, with outputs) in the theme's
-  download menu, beside the ``.md`` source: myst-nb writes the executed notebook of each chapter
-  to ``_build/jupyter_execute``; this extension copies it (with deterministic cell ids, so that
-  two builds give the same file) to ``_sources/`` of the HTML output and tells the theme.
+  download menu, beside the ``.md`` source: this extension writes it (with deterministic cell
+  ids, so that two builds give the same file) to ``_sources/`` of the HTML output and tells the
+  theme. The outputs come from the build's execution cache, where every chapter that executed
+  (in this build, or in ``make test``) is stored: the copy myst-nb writes to
+  ``_build/jupyter_execute`` has no outputs when the chapter was taken from the cache.
 - ``book/errata.md`` is generated at build time: it is read after every chapter, and its
   ``{errata}`` block is replaced by :func:`kexue_lib.book.errata.errata_markdown` of the ledgers
   that the executed chapters display, so it can never disagree with them.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
@@ -25,9 +28,22 @@ ERRATA_DOC = "book/errata"
 logger = logging.getLogger(__name__)
 
 
-def _executed(app: Sphinx, docname: str) -> Path:
-    """Where myst-nb wrote the executed notebook of ``docname``."""
-    return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+def _executed(app: Sphinx, docname: str) -> dict | None:
+    """The executed notebook of ``docname`` (a chapter), outputs included, from the execution cache.
+
+    ``None`` if the cache holds no execution of the chapter's current code (its execution failed).
+    """
+    from jupyter_cache import get_cache
+
+    cache_path = Path(app.env.mystnb_config.execution_cache_path)
+    if not cache_path.is_absolute():
+        cache_path = Path(app.srcdir) / cache_path
+    notebook = build.read_notebook(Path(app.srcdir) / f"{docname}.md")
+    try:
+        _, merged = get_cache(str(cache_path)).merge_match_into_notebook(notebook)
+    except KeyError:
+        return None
+    return json.loads(nbformat.writes(merged))
 
 
 def _chapter_docnames(app: Sphinx) -> list[str]:
@@ -53,28 +69,28 @@ def _fill_errata(app: Sphinx, docname: str, source: list[str]) -> None:
         raise ExtensionError(f"{ERRATA_DOC}.md must contain the block {errata.MARKER!r}")
     notebooks = []
     for doc in _chapter_docnames(app):
-        path = _executed(app, doc)
-        if not path.is_file():
+        nb = _executed(app, doc)
+        if nb is None:
             logger.warning(f"errata: no executed notebook for {doc} (did it fail?)", location=docname)
             continue
         title = app.env.titles[doc].astext() if doc in app.env.titles else doc
-        notebooks.append((doc, title, json.loads(path.read_text(encoding="utf-8"))))
+        notebooks.append((doc, title, nb))
     source[0] = source[0].replace(errata.MARKER, errata.errata_markdown(errata.chapters_from(notebooks)))
 
 
 def _offer_notebook(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
-    if _executed(app, pagename).is_file() and pagename in _chapter_docnames(app):
+    if pagename in _chapter_docnames(app) and (Path(app.outdir) / "_sources" / f"{pagename}.ipynb").is_file():
         context["ipynb_source"] = f"{pagename}.ipynb"
 
 
-def _copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
+def _write_notebooks(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """After reading, before writing: each chapter's executed notebook into ``_sources/``."""
+    if app.builder.format != "html":
+        return []
     for doc in _chapter_docnames(app):
-        path = _executed(app, doc)
-        if not path.is_file():
+        nb = _executed(app, doc)
+        if nb is None:
             continue
-        nb = json.loads(path.read_text(encoding="utf-8"))
         for key in ("source_map", "jupytext"):  # build bookkeeping, not part of the notebook
             nb["metadata"].pop(key, None)
         for i, cell in enumerate(nb["cells"]):
@@ -82,6 +98,7 @@ def _copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
         target = Path(app.outdir) / "_sources" / f"{doc}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return []
 
 
 def setup(app: Sphinx) -> dict[str, object]:
@@ -89,5 +106,5 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("env-get-outdated", _errata_always_outdated)
     app.connect("source-read", _fill_errata)
     app.connect("html-page-context", _offer_notebook)
-    app.connect("build-finished", _copy_notebooks)
+    app.connect("env-updated", _write_notebooks)
     return {"parallel_read_safe": False, "parallel_write_safe": True}
