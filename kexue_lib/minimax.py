@@ -160,7 +160,10 @@ def _check_f(f: Any) -> Callable[[mpmath.mpf], mpmath.mpf]:
 
 
 def _check_interval(a: Any, b: Any, *, nonnegative: str | None = None) -> None:
-    lo, hi = validate.real("a", a), validate.real("b", b)
+    validate.real("a", a)
+    validate.real("b", b)
+    # compared as mpmath numbers: endpoints closer than float64 resolves are still an interval
+    lo, hi = mpmath.mpf(a), mpmath.mpf(b)
     if not lo < hi:
         raise ValueError(f"the interval needs a < b, got a = {a}, b = {b}")
     if nonnegative is not None and lo < 0:

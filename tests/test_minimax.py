@@ -764,3 +764,11 @@ def test_linear_programs_report_a_solver_failure(monkeypatch) -> None:
         mm.wrong_sign_direction([0.0, 1.0], [1, -1], [0, 1])
     with pytest.raises(RuntimeError, match=r"^linprog failed: numerical difficulties$"):
         mm.discrete_minimax([0.0, 1.0], [0.0, 1.0], [0])
+
+
+def test_interval_check_compares_endpoints_in_mpmath() -> None:
+    with mpmath.workdps(50):
+        a = mpmath.mpf(1)
+        mm._check_interval(a, a + mpmath.mpf(10) ** -30)  # equal as float64, still a < b
+        with pytest.raises(ValueError, match="a < b"):
+            mm._check_interval(a + mpmath.mpf(10) ** -30, a)
