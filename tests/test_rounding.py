@@ -206,6 +206,9 @@ def test_bits_of_hand_picked_values() -> None:
     assert rd.bf16_bits(tiny) == [rd.Bits("0", "00000000", "0000001")]
     assert rd.f32_bits(np.float32([1 + 2**-23])) == [rd.Bits("0", "01111111", "0" * 22 + "1")]
     assert len(rd.f32_bits(np.zeros((2, 3), np.float32))) == 6
+    grid = np.float32([[1.0, -2.0, 0.5], [3.0, 1 + 2**-7, 0.0]])  # arrays are flattened, row-major
+    assert rd.bf16_bits(grid) == rd.bf16_bits(grid.reshape(-1))
+    assert rd.f32_bits(grid) == rd.f32_bits(grid.reshape(-1))
 
 
 @pytest.mark.filterwarnings("error")  # the casts of NaN payloads and the like stay quiet
@@ -300,7 +303,9 @@ def test_tie_bias_matches_a_direct_enumeration() -> None:
     for exponents, remainder in (([5], F(-3, 2**12)), ([-3], F(5, 2**14)), ([100], F(0)),
                                  ([-100], -F(1, 2**112)), ([0], -(F(1, 4) + F(1, 2**30))),
                                  ([0], F(3, 8) - F(1, 2**30)),  # above 1/3, below the bound 1/2
-                                 ([-3], F(0))):
+                                 ([-3], F(0)),
+                                 # remainders coarser than the main terms' unit 2**(low - 7)
+                                 ([0], F(1, 4)), ([-3], -F(1, 32))):
         for mode in ("nearest_even", "nearest_away", "toward_zero"):
             assert rd.tie_rounding_bias(exponents, remainder, mode=mode) == direct(exponents, remainder, mode)
 
@@ -386,6 +391,19 @@ def test_dot_f32_under_jit_skips_the_value_check_and_matches_the_eager_result() 
     # more axes: the sum runs over the last one only, each row as in the 2-D case
     p3, v3 = p.reshape(2, 4, 5), v.reshape(2, 4, 5)
     np.testing.assert_array_equal(np.asarray(rd.dot_f32(p3, v3)).reshape(-1), np.asarray(rd.dot_f32(p, v)))
+
+
+def test_dot_f32_accumulates_in_float32_under_x64() -> None:
+    rng = np.random.default_rng(7)
+    p = np.asarray(rd.round_to_bf16(rng.uniform(0, 1, (6, 300)).astype(np.float32)))
+    v = np.asarray(rd.round_to_bf16(rng.normal(0, 1, (6, 300)).astype(np.float32)))
+    expected = np.asarray(rd.dot_f32(p, v))
+    with jax.enable_x64(True):  # float64 inputs and JAX's float64 default change nothing
+        for products in ("exact", "bf16"):
+            ours = rd.dot_f32(p.astype(np.float64), v.astype(np.float64), products=products)
+            assert ours.dtype == jnp.float32
+            if products == "exact":
+                np.testing.assert_array_equal(np.asarray(ours), expected)
 
 
 def test_dot_f32_rejects_bad_input() -> None:
