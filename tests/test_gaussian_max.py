@@ -606,6 +606,26 @@ def test_order_statistics_sampler_is_exact_for_few_numbers(n, mu, sigma) -> None
     assert abs(est - gm.duplicate_max_probability(n, mu=mu, sigma=sigma)) < 5 * se, (n, mu, sigma)
 
 
+def test_samplers_count_from_zero_and_only_the_rows_asked_for() -> None:
+    """One row per call, fewer than a chunk: each estimate is 0 or 1 and their mean is the
+    probability within 5 standard errors. A count started at 1 puts every estimate at 1 or more;
+    a lane past ``rows`` counted (one kernel serves both order-statistics samplers) doubles the
+    mean: 7.5 standard errors at 1000 calls and n = 2**16."""
+    cases = (
+        ("duplicate_max_mc", lambda k: gm.duplicate_max_mc(k, 2**16, 1),
+         gm.duplicate_max_probability(2**16), 1000),
+        ("attention_duplicate_one_mc", lambda k: gm.attention_duplicate_one_mc(k, 2**16, 1),
+         gm.attention_duplicate_one_probability(2**16), 200),
+        ("duplicate_max_bruteforce", lambda k: gm.duplicate_max_bruteforce(k, 4096, 1, chunk_rows=1),
+         gm.duplicate_max_probability_jax(4096), 200),
+    )
+    for what, sample, p, calls in cases:
+        hits = [sample(jax.random.key(seed))[0] for seed in range(calls)]
+        assert set(hits) <= {0.0, 1.0}, f"{what}: an estimate from one row is 0 or 1"
+        se = math.sqrt(p * (1 - p) / calls)
+        assert abs(np.mean(hits) - p) < 5 * se, f"{what}: {np.mean(hits)} against {p}"
+
+
 def test_attention_sampler_matches_exact_probability() -> None:
     rows = 300_000
     est, se = gm.attention_duplicate_one_mc(jax.random.key(2), 4096, rows)
