@@ -26,6 +26,7 @@ def test_markdown_table_formats_columns_and_escapes() -> None:
 def test_table_renders_with_a_title() -> None:
     table = display.Table(["a"], [[1.5]], formats=[".1f"], title="Ratios")
     assert table._repr_markdown_() == "**Ratios**\n\n| a |\n|---:|\n| 1.5 |"
+    assert repr(table) == table._repr_markdown_()  # text/plain without a memory address
 
 
 @pytest.mark.parametrize(

@@ -68,3 +68,10 @@ def test_ledger_publishes_its_rows_in_the_output_metadata() -> None:
     assert metadata[LEDGER_KEY] == {"post": "11494", "rows": [
         {"post": "11494", "item": "post (16)", "claim": "constant 2", "status": "corrected",
          "book": "3/√2", "section": "sec-tight"}]}
+
+
+def test_repr_is_deterministic_even_when_empty() -> None:
+    ledger = Ledger("11241")
+    assert repr(ledger) == "Ledger of post 11241: 0 verified, 0 qualified, 0 corrected, 0 not checked"
+    ledger.verified("post (1)", "claim", section="s")
+    assert repr(ledger).endswith("1 verified, 0 qualified, 0 corrected, 0 not checked")

@@ -155,3 +155,8 @@ class Table:
 
     def _repr_markdown_(self) -> str:
         return (f"**{self.title}**\n\n" if self.title else "") + self.markdown
+
+    def __repr__(self) -> str:
+        # the notebook's text/plain fallback: the Markdown itself, never a memory address (which
+        # would make the executed notebook differ from build to build)
+        return self._repr_markdown_()

@@ -192,6 +192,11 @@ class Ledger:
         table = markdown_table(["post", "claim", "verdict", "the book", "decided in"], rows)
         return f"**Ledger of post {self.post}**: {counts}\n\n{table}"
 
+    def __repr__(self) -> str:
+        # the notebook's text/plain fallback: deterministic (no memory address), even when empty
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
+        return f"Ledger of post {self.post}: {counts}"
+
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, str], dict[str, Any]]:
