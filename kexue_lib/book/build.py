@@ -330,10 +330,13 @@ def invalidate_stale_cache(root: Path) -> bool:
     stamp, cache = root / FINGERPRINT_FILE, root / CACHE_DIR
     current = fingerprint(root)
     stale = not stamp.is_file() or stamp.read_text().strip() != current
-    if stale and cache.exists():
-        shutil.rmtree(cache)
+    if stale:
+        # ignore_errors: two test processes (make test's workers) may both find it stale
+        shutil.rmtree(cache, ignore_errors=True)
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(current + "\n")
+    partial = stamp.with_name(f"{stamp.name}.{os.getpid()}")
+    partial.write_text(current + "\n")
+    partial.replace(stamp)  # atomic: another process never reads a half-written stamp
     return stale
 
 
