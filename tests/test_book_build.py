@@ -193,3 +193,16 @@ def test_a_fresh_execution_is_found_in_the_build_cache(tmp_path: Path) -> None:
     chapter.write_text(chapter.read_text().replace("21", "22"))  # a changed cell is a new notebook
     with pytest.raises(KeyError):
         get_cache(str(root / book.CACHE_DIR)).match_cache_notebook(book.read_notebook(chapter))
+
+
+def test_cached_notebook_returns_the_stored_outputs_of_the_current_code(tmp_path: Path) -> None:
+    chapter = tmp_path / "ch.md"
+    chapter.write_text(FRONT + "# Ch\n```{code-cell} ipython3\n1 + 1\n```\n")
+    nb = book.read_notebook(chapter)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                                   execution_count=1)]
+    book.cache_execution(tmp_path, book.Execution(chapter, 0.1, nb))
+    found = book.cached_notebook(tmp_path / book.CACHE_DIR, chapter)
+    assert found.cells[-1].outputs[0]["data"]["text/plain"] == "2"
+    chapter.write_text(FRONT + "# Ch\n```{code-cell} ipython3\n1 + 2\n```\n")  # new code: no hit
+    assert book.cached_notebook(tmp_path / book.CACHE_DIR, chapter) is None

@@ -29,21 +29,10 @@ logger = logging.getLogger(__name__)
 
 
 def _executed(app: Sphinx, docname: str) -> dict | None:
-    """The executed notebook of ``docname`` (a chapter), outputs included, from the execution cache.
-
-    ``None`` if the cache holds no execution of the chapter's current code (its execution failed).
-    """
-    from jupyter_cache import get_cache
-
-    cache_path = Path(app.env.mystnb_config.execution_cache_path)
-    if not cache_path.is_absolute():
-        cache_path = Path(app.srcdir) / cache_path
-    notebook = build.read_notebook(Path(app.srcdir) / f"{docname}.md")
-    try:
-        _, merged = get_cache(str(cache_path)).merge_match_into_notebook(notebook)
-    except KeyError:
-        return None
-    return json.loads(nbformat.writes(merged))
+    """The executed notebook of chapter ``docname``, outputs included, from the execution cache."""
+    cache = Path(app.env.mystnb_config.execution_cache_path)
+    nb = build.cached_notebook(Path(app.srcdir) / cache, Path(app.srcdir) / f"{docname}.md")
+    return None if nb is None else json.loads(nbformat.writes(nb))
 
 
 def _chapter_docnames(app: Sphinx) -> list[str]:

@@ -311,6 +311,23 @@ def cache_execution(root: Path, run: Execution) -> None:
     )
 
 
+def cached_notebook(cache: Path, chapter: Path) -> object | None:
+    """The execution of ``chapter``'s current code stored in the execution cache at ``cache``.
+
+    The executed notebook, outputs included (merged into the chapter as :func:`read_notebook`
+    reads it), or ``None`` if the cache holds no execution of this code. This is the copy to
+    read: myst-nb's own ``_build/jupyter_execute`` copy has no outputs when the build took the
+    chapter from the cache.
+    """
+    from jupyter_cache import get_cache
+
+    try:
+        _, merged = get_cache(str(cache)).merge_match_into_notebook(read_notebook(chapter))
+    except KeyError:
+        return None
+    return merged
+
+
 def fingerprint(root: Path) -> str:
     """SHA-256 over the library, the Sphinx extensions and the pinned environment."""
     digest = hashlib.sha256()
