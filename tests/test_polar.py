@@ -181,14 +181,19 @@ def test_svd_is_the_thin_svd_and_differentiable(shape: tuple[int, ...]) -> None:
         np.testing.assert_allclose(jax.grad(polar.nuclear_norm)(m), u @ vt, atol=1e-12)
 
 
-def test_svd_uses_lapacks_qr_driver_on_the_cpu() -> None:
-    expected = (jax.lax.linalg.SvdAlgorithm.QR if jax.default_backend() == "cpu"
+@pytest.mark.parametrize(("shape", "qr"), [((5, 3), True), ((3, 5), True), ((2, 300, 256), True),
+                                          ((257, 300), False), ((400, 257), False)])
+def test_svd_uses_lapacks_qr_driver_for_small_matrices_on_the_cpu(
+        shape: tuple[int, ...], qr: bool) -> None:
+    assert polar.QR_SVD_MAX_SIDE == 256
+    cpu = jax.default_backend() == "cpu"
+    expected = (jax.lax.linalg.SvdAlgorithm.QR if qr and cpu
                 else jax.lax.linalg.SvdAlgorithm.DEFAULT)
     for compute_uv in (True, False):
-        (eqn,) = _primitives(lambda m, c=compute_uv: polar.svd(m, compute_uv=c), jnp.ones((5, 3)),
+        (eqn,) = _primitives(lambda m, c=compute_uv: polar.svd(m, compute_uv=c), jnp.ones(shape),
                              name="svd")
-        assert eqn.params["algorithm"] == expected and eqn.params["full_matrices"] is False
-        assert eqn.params["compute_uv"] is compute_uv
+        assert eqn.params["algorithm"] == expected
+        assert eqn.params["full_matrices"] is False and eqn.params["compute_uv"] is compute_uv
 
 
 def test_nuclear_norm_is_the_sum_of_singular_values_and_differentiable() -> None:
