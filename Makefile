@@ -73,8 +73,8 @@ lab-check: $(LAB_STAMP)
 # as rerun for a survivor, takes 6.6 s from a warm cache against 24.6 s cold; a mutant that the first
 # failing test kills gains little), and the cache's file lock (filelock) serialises the workers.
 # mutmut runs, per mutant, the tests that reached the mutated function in its stats run; a jit or
-# result cache can hide a call there, so every survivor is rerun against the whole test file and
-# reported only if it passes that too.
+# result cache can hide a call there, so every survivor is rerun against the whole test file (in
+# MUTATE_JOBS pytest-xdist workers) and reported only if it passes that too.
 MUTATE_STAMP := $(VENV)/.mutate-installed
 MUTATE_DIR   := _build/mutate/$(MODULE)
 MUTATE_JOBS  ?= 2
@@ -105,7 +105,7 @@ mutate: $(MUTATE_STAMP)
 	@cd $(MUTATE_DIR) && $(MUTMUT) results --all true | sed 's/^ *//' | grep -v ': not checked$$' \
 	  > results.txt; \
 	full() { (cd mutants && MUTANT_UNDER_TEST=$$1 $(MUTATE_CACHE) $(CURDIR)/$(PY) -m pytest -x -q -p no:cacheprovider \
-	  --timeout=600 tests/test_$(MODULE).py >/dev/null 2>&1); }; \
+	  -n $(MUTATE_JOBS) --timeout=600 tests/test_$(MODULE).py >/dev/null 2>&1); }; \
 	full "" || { echo "error: tests/test_$(MODULE).py fails on the unmutated copy"; exit 1; }; \
 	: > survivors.txt; : > missed.txt; \
 	for m in $$(sed -n 's/: survived$$//p' results.txt); do \
