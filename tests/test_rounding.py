@@ -128,6 +128,8 @@ def test_input_is_first_rounded_to_float32() -> None:
     # to that midpoint first, which nearest-even then rounds down to 1: the documented double rounding
     x = np.float64(1 + 2**-8 + 2**-30)
     assert float(rd.round_to_bf16(x)) == 1.0
+    with jax.enable_x64(True):  # float32 first whatever JAX's default precision
+        assert rd.round_to_bf16(x).dtype == jnp.float32 and float(rd.round_to_bf16(x)) == 1.0
     assert float(rd.round_rational(float(x))) == 1 + 2**-7  # the single rounding of the float64
     # bfloat16 and float16 input is exact in float32, and bfloat16 input comes back unchanged
     words16 = np.arange(0, 2**16, 61, dtype=np.uint16)
@@ -258,6 +260,9 @@ def test_bf16_spacing_is_the_gap_to_the_next_bfloat16_number() -> None:
     grid = words16.view(ml_dtypes.bfloat16)
     gap = (np.nextafter(grid, ml_dtypes.bfloat16(np.inf)).astype(np.float64) - grid.astype(np.float64))
     np.testing.assert_array_equal(rd.bf16_spacing(grid.astype(np.float64)), gap)
+    for values in (grid, grid.astype(np.float32), jnp.asarray(grid)):  # any floating dtype
+        np.testing.assert_array_equal(rd.bf16_spacing(values), gap, err_msg=str(values.dtype))
+    np.testing.assert_array_equal(rd.bf16_spacing(np.float16([1.5, -6.0])), [2.0**-7, 2.0**-5])
     inside = grid.astype(np.float64) + 0.3 * gap  # between two bfloat16 numbers: the lower one's gap
     np.testing.assert_array_equal(rd.bf16_spacing(-inside), gap)
     np.testing.assert_array_equal(rd.bf16_spacing([0.0, 1e-40]), [2.0**-133, 2.0**-133])
@@ -524,6 +529,8 @@ def test_simulation_models_and_casts() -> None:
     c = rd.simulate_attention(key, ties=0, near=2, products="exact", **kw)
     d = rd.simulate_attention(key, ties=0, near=2, products="bf16", **kw)
     assert np.any(c.numerator != d.numerator)
+    # ties == near: a valid row (the check is on their sum)
+    assert np.all(np.isfinite(rd.simulate_attention(key, ties=1, near=1, **kw).output))
     s1 = rd.simulate_attention(key, ties=2, cast="stochastic", **kw)
     s2 = rd.simulate_attention(key, ties=2, cast="stochastic", **kw)
     np.testing.assert_array_equal(s1.output, s2.output)  # seeded
@@ -553,6 +560,7 @@ def test_simulation_in_a_fixed_unit_and_under_x64() -> None:
         ({"ties": 0}, r"^a row needs at least one main term \(ties \+ near >= 1\)$"),
         ({"ties": 5}, r"^ties must be <= 4"),
         ({"ties": -1, "near": 2}, r"^ties must be >= 0"),
+        ({"ties": 2, "near": -1}, r"^near must be >= 0, got -1$"),
         ({"ties": 2, "near": 3}, r"^near must be <= 2"),  # ties + near <= MAX_MAIN
         ({"rows": 65}, r"^rows must be a multiple of chunk_rows=32, got 65$"),
         ({"rows": 16}, r"^rows must be >= 32"),
