@@ -227,6 +227,14 @@ def test_beta_for_entropy_floor():
     # log n - H = beta^2 / 2 + O(beta^4) for a half-and-half split (n even)
     b_small = smx.beta_for_entropy_floor(4, math.log(4) - 1e-6)
     np.testing.assert_allclose(b_small, math.sqrt(2e-6), rtol=1e-5)
+    # below 1 too, beta is found to the relative accuracy asked for (1e-12), against mpmath's root
+    # of the same equation at 40 digits (the float excess itself is good to about 1e-16/1e-3)
+    target_near = math.log(n) - 1e-3
+    b_near = smx.beta_for_entropy_floor(n, target_near)
+    with mpmath.workdps(40):
+        root = mpmath.findroot(lambda x: smx.min_entropy_vertex(n, x)[1] - mpmath.mpf(target_near),
+                               b_near)
+    assert abs(b_near / root - 1) < 1e-12, float(b_near / root - 1)
     with pytest.raises(ValueError, match="target must be <"):
         smx.beta_for_entropy_floor(n, math.log(n))
     with pytest.raises(ValueError, match="target must be > 0"):
@@ -410,7 +418,7 @@ def _brute_first_n(beta, k):
     return n
 
 
-@pytest.mark.parametrize(("beta", "k"), [(1.0, 2), (2.0, 2), (2.0, 3), (3.0, 2), (4.0, 2)])
+@pytest.mark.parametrize(("beta", "k"), [(1.0, 1), (1.0, 2), (2.0, 2), (2.0, 3), (3.0, 2), (4.0, 2)])
 def test_first_n_with_vertex_count_matches_a_scan(beta, k):
     n = smx.first_n_with_vertex_count(beta, k)
     assert n == _brute_first_n(beta, k)
@@ -465,7 +473,8 @@ def test_rms_and_rms_ratio_against_direct_formulas():
         me, ms = np.mean(err[:, j] ** 2), np.mean(spread[:, j] ** 2)
         grad = ratio[j] * np.array([0.5 / me, -0.5 / ms])
         np.testing.assert_allclose(se[j], np.sqrt(grad @ cov @ grad / 400), rtol=1e-12)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"^err and spread must have the same shape, got \(400, 3\) and "
+                                         r"\(400, 2\)$"):
         smx.rms_ratio(err, spread[:, :2], 1.0)
     with pytest.raises(ValueError, match="kappa must be > 0"):
         smx.rms_ratio(err, spread, 0.0)
@@ -496,8 +505,10 @@ def test_rms_ratio_bad_input():
     err = np.ones((4, 3))
     with pytest.raises(ValueError, match=r"spread must be positive \(its logarithm is taken\)"):
         smx.rms_ratio(err, np.zeros((4, 3)), 1.0)
-    with pytest.raises(ValueError, match="spread must be 2-D"):
+    with pytest.raises(ValueError, match="^spread must be 2-D"):
         smx.rms_ratio(err, np.ones(3), 1.0)
+    with pytest.raises(ValueError, match=r"^err must be 2-D \(trials, lengths\)"):
+        smx.rms_ratio(np.ones(3), err, 1.0)
     # err may have either sign (only its square is used); spread, divided by, must be positive
     spread = np.full((4, 3), 2.0)
     np.testing.assert_array_equal(smx.rms_ratio(-err, spread, 1.0)[0], [0.5, 0.5, 0.5])
@@ -564,10 +575,11 @@ def test_error_exponent_against_a_reference_standard_error():
     [
         ({"window": (2000, 4000)}, "at least 2"),
         ({"statistic": "median"}, "statistic must be one of"),
-        ({"err": -np.ones((4, 3))}, "positive"),
+        ({"err": -np.ones((4, 3))}, r"^err must be positive \(its logarithm is taken\)$"),
         ({"err": np.ones((1, 3))}, "at least 2 trials"),
         ({"err": np.ones((4, 2))}, "one column per length"),
-        ({"statistic": "geometric", "reference": np.ones((4, 3))}, "only used with"),
+        ({"statistic": "geometric", "reference": np.ones((4, 3))},
+         r"^reference is only used with statistic='rms'$"),
         ({"reference": np.ones((5, 3))}, "err and reference must have the same shape"),
         ({"reference": np.zeros((4, 3))}, "reference must be positive"),
         ({"window": (0, 100)}, "lo must be >= 1"),
