@@ -62,7 +62,7 @@ def test_entropy_one_hot_limit_is_zero_not_nan():
     ],
 )
 def test_entropy_bad_input(logits, axis, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="^" + match):
         smx.entropy(logits, axis=axis)
 
 
@@ -287,7 +287,7 @@ def test_attention_matches_direct_and_validates():
     np.testing.assert_allclose(np.asarray(smx.attention(s, v)), direct, rtol=1e-12)
     with pytest.raises(ValueError, match=r"scores and values\[\.\.\., 0\] must have the same shape"):
         smx.attention(s, v[:, :9])
-    with pytest.raises(ValueError, match="values must have one more dimension than scores"):
+    with pytest.raises(ValueError, match="^values must have one more dimension than scores"):
         smx.attention(s, v[..., 0])
     with pytest.raises(ValueError, match="values must have one more dimension than scores"):
         smx.attention(np.array(1.0), np.ones(3))  # a single score needs values of shape (1, d)
@@ -399,13 +399,24 @@ def test_noisy_attention_no_noise_no_error():
         ({"scale": -1.0}, "scale must be >= 0"),
         ({"trials": 0}, "trials must be >= 1"),
         ({"d": 2.5}, "d must be an integer"),
+        ({"d": 0}, "^d must be >= 1, got 0$"),
+        ({"coupling": "a"}, "^coupling must be a real number"),
+        ({"logit_scale": -1.0}, r"^logit_scale must be >= 0, got -1\.0$"),
         ({"key": 3}, "key must be a single JAX PRNG key"),
     ],
 )
 def test_noisy_attention_bad_input(kwargs, match):
+    """Each bad argument is refused by name (the valid edge cases are in the next test)."""
     args = {"key": jax.random.key(0), "ns": [4, 8], **kwargs}
     with pytest.raises(ValueError, match=match):
         smx.noisy_attention_errors(args.pop("key"), args.pop("ns"), **args)
+
+
+def test_noisy_attention_edge_cases_are_valid():
+    """One length, one value dimension, zero logit scale: accepted, finite, of the right shapes."""
+    err, spread = smx.noisy_attention_errors(jax.random.key(1), [8], d=1, trials=4, logit_scale=0.0)
+    assert np.asarray(err).shape == np.asarray(spread).shape == (4, 1)
+    assert np.all(np.isfinite(np.asarray(err))) and np.all(np.asarray(spread) > 0)
 
 
 # ---------------------------------------------------------------- the last n with k logits up
@@ -452,7 +463,7 @@ def test_jacobian_norms_match_the_closed_form_jacobian():
     # two logits tied far above the rest: the norm is 1/2 (eigenvector (1, -1, 0, ...)/sqrt 2)
     tied = np.array([[0.0, 0.0, -50.0, -50.0]])
     assert abs(float(smx.jacobian_norms(tied)[0][0]) - 0.5) < 1e-15
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match=r"^logits must be 2-D, got shape \(4,\)$"):
         smx.jacobian_norms(np.zeros(4))
 
 
