@@ -285,6 +285,11 @@ def test_attention_matches_direct_and_validates():
     s, v = rng.normal(size=(4, 10)), rng.normal(size=(4, 10, 3))
     direct = np.sum(_np_softmax(s)[..., None] * v, axis=1)
     np.testing.assert_allclose(np.asarray(smx.attention(s, v)), direct, rtol=1e-12)
+    # one query (1-D scores), and a batch of batches with one value dimension (d = 1)
+    np.testing.assert_allclose(np.asarray(smx.attention(s[0], v[0])), direct[0], rtol=1e-12)
+    s3, v3 = rng.normal(size=(2, 3, 10)), rng.normal(size=(2, 3, 10, 1))
+    direct3 = np.sum(_np_softmax(s3)[..., None] * v3, axis=2)
+    np.testing.assert_allclose(np.asarray(smx.attention(s3, v3)), direct3, rtol=1e-12)
     with pytest.raises(ValueError, match=r"scores and values\[\.\.\., 0\] must have the same shape"):
         smx.attention(s, v[:, :9])
     with pytest.raises(ValueError, match="^values must have one more dimension than scores"):
