@@ -292,7 +292,7 @@ def test_attention_matches_direct_and_validates():
     np.testing.assert_allclose(np.asarray(smx.attention(s3, v3)), direct3, rtol=1e-12)
     with pytest.raises(ValueError, match=r"scores and values\[\.\.\., 0\] must have the same shape"):
         smx.attention(s, v[:, :9])
-    with pytest.raises(ValueError, match="^values must have one more dimension than scores"):
+    with pytest.raises(ValueError, match=r"^values must have one more dimension than scores"):
         smx.attention(s, v[..., 0])
     with pytest.raises(ValueError, match="values must have one more dimension than scores"):
         smx.attention(np.array(1.0), np.ones(3))  # a single score needs values of shape (1, d)
@@ -521,7 +521,7 @@ def test_rms_ratio_bad_input():
     err = np.ones((4, 3))
     with pytest.raises(ValueError, match=r"spread must be positive \(its logarithm is taken\)"):
         smx.rms_ratio(err, np.zeros((4, 3)), 1.0)
-    with pytest.raises(ValueError, match="^spread must be 2-D"):
+    with pytest.raises(ValueError, match=r"^spread must be 2-D"):
         smx.rms_ratio(err, np.ones(3), 1.0)
     with pytest.raises(ValueError, match=r"^err must be 2-D \(trials, lengths\)"):
         smx.rms_ratio(np.ones(3), err, 1.0)
