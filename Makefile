@@ -72,6 +72,7 @@ lab-check: $(LAB_STAMP)
 # program itself, so a mutant recompiles only what its mutation changed (the whole of test_softmax.py,
 # as rerun for a survivor, takes 6.6 s from a warm cache against 24.6 s cold; a mutant that the first
 # failing test kills gains little), and the cache's file lock (filelock) serialises the workers.
+# JAX takes that lock only when the cache has a size limit: hence MAX_SIZE (4 GB, never reached).
 # mutmut runs, per mutant, the tests that reached the mutated function in its stats run; a jit or
 # result cache can hide a call there, so every survivor is rerun against the whole test file (in
 # MUTATE_JOBS pytest-xdist workers) and reported only if it passes that too.
