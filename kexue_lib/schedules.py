@@ -155,8 +155,7 @@ def last_iterate_bound(eta: ArrayLike, D: float = 1.0, G: float = 1.0) -> float:
     """
     D, G = _check_scales(D, G)
     eta = _check_schedule(eta)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        total, quad = _bound_terms(eta)
+    total, quad = _bound_terms(eta)
     return float(D**2 / (2 * total) + G**2 / 2 * quad)
 
 
@@ -176,22 +175,21 @@ BOUNDS: tuple[str, ...] = ("last_iterate", "average", "previous")
 
 def _parts(shape: np.ndarray, bound: str) -> tuple[float, float]:
     """``(A, B)`` with the bound of ``α·shape`` equal to ``D² A/α + G² B α`` (bound at α = 1)."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if bound == "last_iterate":
-            total, quad = (float(x) for x in _bound_terms(shape))
-            if not math.isfinite(quad):
-                raise ValueError("shape has a vanishing tail after a positive rate: its bound is "
-                                 "infinite")
-            return 1 / (2 * total), quad / 2
-        if bound == "average":
-            total = float(np.sum(shape))
-            return 1 / (2 * total), float(np.sum(shape**2)) / (2 * total)
-        if np.any(np.diff(shape) > 0) or not shape[-1] > 0:
-            raise ValueError("the previous post's bound needs a non-increasing schedule with "
-                             "η_T > 0")
-        T = shape.size
-        m = np.maximum(1, T - np.arange(1, T + 1))  # max(1, T - t)
-        return 1 / (2 * T * shape[-1]), float(np.sum(shape**2 / (m * shape[-1]))) / 2
+    if bound == "last_iterate":
+        total, quad = (float(x) for x in _bound_terms(shape))
+        if not math.isfinite(quad):
+            raise ValueError("shape has a vanishing tail after a positive rate: its bound is "
+                             "infinite")
+        return 1 / (2 * total), quad / 2
+    if bound == "average":
+        total = float(np.sum(shape))
+        return 1 / (2 * total), float(np.sum(shape**2)) / (2 * total)
+    if np.any(np.diff(shape) > 0) or not shape[-1] > 0:
+        raise ValueError("the previous post's bound needs a non-increasing schedule with "
+                         "η_T > 0")
+    T = shape.size
+    m = np.maximum(1, T - np.arange(1, T + 1))  # max(1, T - t)
+    return 1 / (2 * T * shape[-1]), float(np.sum(shape**2 / (m * shape[-1]))) / 2
 
 
 def _tune(shape: np.ndarray, D: float, G: float, bound: str = "last_iterate") -> tuple[float, float]:
