@@ -796,7 +796,9 @@ class TiedDirection(NamedTuple):
     value: float  # tr(GᵀΦ)
     conservative: float  # the value with S = 0 (every tied singular value held at 1)
     upper: float  # a dual upper bound ‖G + U₂ΛV₂ᵀ‖_* (Λ ⪰ 0) on every feasible value
-    angle: float  # θ of the tied direction U₂z held at 1; nan where S = 0 is the optimum
+    #: θ of the tied direction U₂z held at 1; nan where S = 0 is the optimum. θ and Λ refer to the
+    #: bases U₂, V₂ of :func:`kexue_lib.polar.svd` of W (a tied pair's are fixed only up to rotation)
+    angle: float
     multiplier: jax.Array  # (2, 2) the Λ ⪰ 0 of the bound
     s_eigenvalues: jax.Array  # (2,) eigenvalues of S = sym(U₂ᵀΦV₂), ascending
     tangent: float  # the largest constraint residual of the multiplier iteration

@@ -656,7 +656,10 @@ def test_tied_direction_is_feasible_and_optimal(matrix_with_singular_values) -> 
 
 
 def _top_pair(w: jax.Array) -> tuple[jax.Array, jax.Array]:
-    u, _s, vt = jnp.linalg.svd(w, full_matrices=False)
+    """The tied bases U₂, V₂ in which tied_direction expresses Λ and θ: those of polar.svd. A tied
+    pair's bases are fixed only up to a common rotation, which another SVD driver may choose
+    differently (LAPACK's gesdd and gesvd do, on some CPUs)."""
+    u, _s, vt = polar.svd(w)
     return u[:, :2], vt[:2].T
 
 
