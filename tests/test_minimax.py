@@ -215,6 +215,25 @@ def test_polynomial_in_the_span_is_reproduced() -> None:
     assert result.error < mpmath.mpf(10) ** -40
 
 
+def test_an_even_function_restarts_from_an_asymmetric_reference() -> None:
+    """The best constant for x² on [−1, 1] is 1/2: on the symmetric start {−1, 1} the levelled
+    error is 0 and the error x² − c has one extremum too few, so the iteration starts again from
+    the shifted reference and then alternates at 0 and an end."""
+    run = mm.remez(lambda x: x**2, 0, -1, 1)
+    assert run.iterations == 2 and len(run.history) == 2 and run.history[0][0] < 1e-30
+    assert _close(run.coefficients[0], 0.5, 1e-28) and _close(run.error, 0.5, 1e-28)
+    assert sorted(abs(x) for x in run.points) == [0, 1]  # 0 and one end (here −1)
+
+
+def test_error_to_the_stated_precision_far_below_the_coefficients() -> None:
+    """exp, degree 10 on [−1, 1]: E ≈ 1.1e-11 against coefficients of order 1; the dps = 30
+    answer's error and bracket agree with a dps = 60 run to 10^(5 − 30) relative."""
+    run, reference = mm.remez(mpmath.exp, 10, -1, 1), mm.remez(mpmath.exp, 10, -1, 1, dps=60)
+    assert 1e-12 < reference.error < 1e-10
+    for value in (run.error, run.lower):
+        assert abs(value - reference.error) <= 1e-25 * reference.error
+
+
 def test_tiny_error_raises_the_working_precision() -> None:
     """exp, degree 14: E ≈ 1.7e-17, below 10^-dps at dps = 15; still 10 digits of E."""
     run = mm.remez(mpmath.exp, 14, -1, 1, dps=15)
@@ -264,9 +283,14 @@ def test_chebyshev_start_is_exact_for_a_scaled_chebyshev_error(n: int) -> None:
 
 
 def test_working_precision_doubles_for_a_function_in_the_span() -> None:
-    """h at rounding level: the precision doubles, 40 → 80 → 160 = 4·(dps + 10), then stops."""
+    """h at rounding level: the precision doubles, 40 → 80 → 160 = 4·(dps + 10), then stops; the
+    answer's record is that of the one iteration, on the starting (Chebyshev) reference."""
     run = mm.remez(lambda x: x**2 - 3 * x, 4, -1, 2)
     assert run.dps == 160 and run.iterations == 1
+    with mpmath.workdps(DPS):
+        start = mm._chebyshev_reference(mpmath.mpf(-1), mpmath.mpf(2), 6)
+    assert len(run.points) == 6 and all(_close(x, y, 1e-38) for x, y in zip(run.points, start, strict=True))
+    assert run.lower < mpmath.mpf(10) ** -100 and run.history == ((run.lower, run.error),)
     assert mm.remez(lambda x: x**2 - 3 * x, 4, -1, 2, dps=20).dps == 120
 
 
@@ -305,6 +329,43 @@ def test_remez_record() -> None:
     assert run.lower <= run.error and run.error - run.lower <= mpmath.mpf(10) ** -25 * run.error
     assert run.iterations == len(run.history) >= 2
     assert mm.best_polynomial(mpmath.exp, 6, -1, 1) == run[:3]
+
+
+def test_convergence_error_states_the_bracket() -> None:
+    """After one exchange the bracket is the first (levelled error, max error) of the history."""
+    h, upper = mm.remez(mpmath.exp, 8, -1, 1).history[0]
+    message = (f"no convergence in 1 exchanges: the best error is bracketed by [{mpmath.nstr(h, 8)}, "
+               f"{mpmath.nstr(upper, 8)}], relative width {mpmath.nstr((upper - h) / upper, 3)} > "
+               "tol = 1.0e-25")
+    with pytest.raises(mm.ConvergenceError) as caught:
+        mm.remez(mpmath.exp, 8, -1, 1, max_iterations=1)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("g", "bracket", "slope", "calls_at_most"),
+    [
+        (mpmath.sin, ("1", "1.2", "2"), mpmath.cos, 12),
+        (lambda x: x**3 / 10 - mpmath.cosh(x - mpmath.mpf("0.3")), ("-1", "0.9", "1"),
+         lambda x: 3 * x**2 / 10 - mpmath.sinh(x - mpmath.mpf("0.3")), 16),
+    ],
+)
+def test_brent_max_is_superlinear(g, bracket, slope, calls_at_most) -> None:
+    """Brent's parabolic steps reach 10^−20 in a dozen or so evaluations, where golden sections
+    alone would need log(10^20)/log(1.618) ≈ 96; the maximum is where g' = 0 (mpmath's root)."""
+    calls: list = []
+
+    def counted(x: mpmath.mpf) -> mpmath.mpf:
+        calls.append(x)
+        return g(x)
+
+    with mpmath.workdps(40):
+        lo, x0, hi = (mpmath.mpf(t) for t in bracket)
+        x, gx = mm._brent_max(counted, (lo, x0, hi), (g(lo), g(x0), g(hi)), mpmath.mpf(10) ** -20,
+                              mpmath.mpf(1))
+        peak = mpmath.findroot(slope, x0)
+        assert abs(x - peak) < 2e-20 * (abs(peak) + 1) and gx == g(x)
+    assert len(calls) <= calls_at_most and all(lo <= c <= hi for c in calls)
 
 
 def test_convergence_error_when_iterations_run_out() -> None:
@@ -584,6 +645,21 @@ def test_error_extrema_positions_to_half_the_digits_and_values_to_all(dps: int) 
         want = sorted(mpmath.cospi(mpmath.mpf(k) / 5) for k in range(6))
         assert max(abs(e.x - w) for e, w in zip(extrema, want, strict=True)) < 2 * 10.0 ** -(dps // 2)
         assert max(abs(abs(e.value) - mpmath.mpf(1) / 16) for e in extrema) < 10.0 ** (1 - dps)
+
+
+def test_error_extrema_at_an_end_never_leaves_the_interval() -> None:
+    """e = x² on [0, 1] peaks at the end x = 1, which is taken as it is once e falls just inside
+    it (at 1 − 10^(−⌊dps/2⌋)); f, which need not exist outside [a, b], is never evaluated there."""
+    calls: list = []
+
+    def f(t: mpmath.mpf) -> mpmath.mpf:
+        calls.append(t)
+        return -(t**2)
+
+    assert mm.error_extrema(f, [0], 0, 1) == [mm.Extremum(1, 1, 1)]
+    assert all(0 <= c <= 1 for c in calls)
+    with mpmath.workdps(30):
+        assert 1 - mpmath.mpf(10) ** -15 in calls
 
 
 def test_error_extrema_of_a_constant_error_is_its_first_point() -> None:
