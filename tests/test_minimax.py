@@ -560,7 +560,7 @@ def test_digits() -> None:
         ({"parity": "even", "a": "nan"}, "^a must be finite"),
         ({"b": "inf"}, "^b must be finite"),
         ({"a": "zero"}, "^a must be a real number"),
-        ({"f": 3.0}, "callable"),
+        ({"f": 3.0}, r"^f must be a callable taking and returning mpmath numbers, got float$"),
         ({"f": lambda x: mpmath.mpc(1, 1)}, "real number"),
         ({"f": lambda x: mpmath.inf}, "finite"),
         # the point where f fails, to 8 digits (the first reference point is a)
