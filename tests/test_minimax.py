@@ -393,9 +393,9 @@ def test_levelled_error_may_wobble_at_rounding_level_only(monkeypatch, fall: str
 
     The exchange is held at its first reference and h, at the final working precision, is made
     to fall by ``fall`` (relative) at each exchange: above the tolerance the guard raises, below
-    it the iteration runs on to the cap.
+    it the iteration runs on to the cap. The message names the last two levelled errors.
     """
-    real_exchange, real_solve, first, seen = mm._exchange, mm._solve, [], []
+    real_exchange, real_solve, first, seen, levels = mm._exchange, mm._solve, [], [], []
 
     def keep(extrema: list, count: int, threshold: object) -> list:
         if not first:
@@ -406,12 +406,15 @@ def test_levelled_error_may_wobble_at_rounding_level_only(monkeypatch, fall: str
         coef, h = real_solve(basis, ref, fx)
         times = seen.count(mpmath.mp.dps)
         seen.append(mpmath.mp.dps)
+        levels.append(abs(h) * (1 - mpmath.mpf(fall)) ** times)
         return coef, h * (1 - mpmath.mpf(fall)) ** times
 
     monkeypatch.setattr(mm, "_exchange", keep)
     monkeypatch.setattr(mm, "_solve", falling)
-    with pytest.raises(mm.ConvergenceError, match=match):
+    with pytest.raises(mm.ConvergenceError, match=match) as caught:
         mm.remez(mpmath.exp, 1, 0, 1)
+    if match == "the levelled error fell":
+        assert f"fell from {mpmath.nstr(levels[-2], 8)} to {mpmath.nstr(levels[-1], 8)};" in str(caught.value)
 
 
 def test_remez_refuses_an_exchange_that_loses_the_alternation(monkeypatch) -> None:
@@ -488,6 +491,45 @@ def test_brent_maximiser_steps() -> None:
                 assert abs(calls[2] - (c + tol1)) < 1e-38 and abs(calls[3] - (c - tol1)) < 1e-38
 
 
+def test_brent_maximiser_path_lengths() -> None:
+    """Brent's path, pinned by its length: the evaluations it takes on seven peaks, from up to
+    seven seeded brackets each (some seeded at an end, one wider than 1), at rel = 1e-15 and 1e-8 (scale 2).
+
+    There is no independent count to compare with (scipy's fminbound starts from a golden
+    section, not from a seeded parabola), so the counts are this implementation's own. They
+    fail any change to which parabolic steps are accepted, which old points are kept or when it
+    stops, changes that leave the answer within tolerance and so pass every other test
+    (mutation testing found 15). Each answer is checked against the peak's closed-form
+    maximiser c to the stated 2·rel·(|x| + scale).
+    """
+    brackets = (("0", "0.25", "1"), ("-1", "0.2", "1"), ("-0.5", "0.3", "0.5"), ("0.1", "0.35", "0.4"),
+                ("-0.3", "0.28", "0.3"), ("0.2", "0.5", "0.5"), ("0.3", "0.3", "0.6"), ("-1", "-1", "1"),
+                ("0.1", "0.1", "0.4"), ("-1", "-0.9", "3"))
+    mp = mpmath.mpf
+    peaks = (  # (peak, c, {bracket: (evaluations at rel 1e-15, at rel 1e-8)})
+        (lambda x: 1 - 3 * (x - mp("0.3")) ** 2, mp("0.3"),
+         {0: (4, 4), 1: (4, 4), 2: (3, 3), 3: (4, 4), 9: (4, 4)}),
+        (lambda x: mpmath.cos(x - mp("0.3")), mp("0.3"),
+         {0: (8, 7), 1: (9, 7), 2: (6, 5), 3: (7, 6), 9: (10, 8)}),
+        (lambda x: -(x - mp("0.37")) ** 2 + (x - mp("0.37")) ** 3 - 5 * (x - mp("0.37")) ** 4, mp("0.37"),
+         {0: (12, 9), 1: (12, 10), 2: (11, 9), 3: (10, 8), 5: (11, 8), 6: (12, 10)}),
+        (lambda x: (x + 1) * mpmath.exp(-3 * (x + 1)), mp(-2) / 3, {1: (15, 13), 9: (14, 12)}),
+        (lambda x: mpmath.sinc(7 * (x - mp("0.11"))), mp("0.11"),
+         {1: (10, 9), 2: (10, 8), 4: (9, 8), 7: (12, 11), 8: (9, 8)}),
+        (lambda x: -abs(x - mp("0.2")), mp("0.2"), {0: (42, 20), 1: (35, 19), 2: (50, 26), 4: (43, 22)}),
+        (lambda x: -(x - mp("0.41")) ** 4, mp("0.41"), {0: (43, 35), 1: (22, 17), 5: (15, 11), 6: (36, 30)}),
+    )
+    with mpmath.workdps(40):
+        for peak, c, counts in peaks:
+            for k, expected in counts.items():
+                lo, x0, hi = map(mp, brackets[k])
+                for rel, count in zip((mp(10) ** -15, mp(10) ** -8), expected, strict=True):
+                    g, calls = _recorded(peak)
+                    x, gx = mm._brent_max(g, (lo, x0, hi), (peak(lo), peak(x0), peak(hi)), rel, mp(2))
+                    assert (len(calls), gx) == (count, peak(x)), (brackets[k], rel)
+                    assert abs(x - c) <= 2 * rel * (abs(x) + 2) and all(lo < u < hi for u in calls)
+
+
 def test_refine_at_corners_and_at_the_ends() -> None:
     """_refine: a corner peak to vtol in value (the chords' bound), from a coarse Brent (rel =
     1e-8); a maximum at an end of the interval, where g falls inwards, taken as it is after one
@@ -516,6 +558,92 @@ def test_refine_at_corners_and_at_the_ends() -> None:
         lo, hi = ends[0], ends[0] + mpmath.mpf("0.1")
         x, gx = mm._refine(bump, lo, lo, hi, (bump(lo), bump(lo), bump(hi)), vtol, rel, ends)
         assert abs(x - peak) < 1e-7 and gx >= -1e-14
+
+
+def test_refine_walks_to_a_better_neighbour() -> None:
+    """After Brent's method, _refine probes x ∓ δ, δ = 2·rel·(|x| + scale), and walks to the
+    higher neighbour while there is one. Brent's final bracket lies within δ of x, so on a
+    unimodal g nothing is higher; rounding noise on a flat peak makes the walk happen (the
+    equioscillation chapter hits it once). Here g is a parabola with a shelf on one side, rising
+    on (1.5·t, 5·t) from c, t = rel·(|c| + scale) (Brent's tol1): Brent ends at c with its probes
+    c ± t, the probe c ± 2t lands on the shelf, and the walk takes x to c ± 4t before the
+    golden-section search runs on [c ± 2t, c ± 6t]."""
+    mp = mpmath.mpf
+    with mpmath.workdps(40):
+        ends, rel, vtol, c = (mp(-1), mp(1)), mp(10) ** -8, mp(10) ** -22, mp("0.3")
+        t = rel * (c + 2)
+        for side in (1, -1):
+            def shelf(x: mpmath.mpf, side: int = side) -> mpmath.mpf:
+                d = side * (x - c)
+                return mp(10) ** -12 + d / 1000 if 1.5 * t < d < 5 * t else -((x - c) ** 2)
+
+            g, calls = _recorded(shelf)
+            lo, x0, hi = c - mp("0.05"), c + mp("0.01"), c + mp("0.04")
+            x, gx = mm._refine(g, lo, x0, hi, (shelf(lo), shelf(x0), shelf(hi)), vtol, rel, ends)
+            # Brent: c, a golden step, c ± t; then the walk, left probe first (to 1e-6·t: δ grows
+            # with |x|)
+            walk = [1, -1, -2, 2, 0, 4, 2, 6] if side == 1 else [1, -1, -2, 2, -4, 0, -6, -2]
+            steps = [(u - c) / t for u in calls[2:10]]
+            assert calls[0] == c and all(abs(u - k) < 1e-6 for u, k in zip(steps, walk, strict=True))
+            assert 4 * t <= side * (x - c) < 5 * t and gx == shelf(x) >= shelf(c + side * 4 * t)
+
+
+def test_refine_path_lengths() -> None:
+    """_refine's path, pinned by its length (no independent count exists, as for Brent's): the
+    evaluations on corners of slopes (3, 1), (1, 20), (1, 1), a cosine and a parabola beside
+    an end, at vtol 1e-22, 1e-30 and 0 (unreachable: the search stops when its bracket is
+    below the floor 10^(5 − dps)·scale). A change to the chords' bound, the floor or the
+    golden-section side changes them. Each answer is also checked: its value to vtol, or, at
+    vtol = 0, to the floor times the steepest slope (20)."""
+    mp = mpmath.mpf
+    with mpmath.workdps(40):
+        ends, rel = (mp(-1), mp(1)), mp(10) ** -8
+        floor = 2 * mp(10) ** -35
+
+        def corner(c: mpmath.mpf, r: int, s: int) -> Callable:
+            return lambda x: -(r * (x - c) if x > c else s * (c - x))
+
+        cases = (  # (peak, c, bracket, evaluations at vtol 1e-22, 1e-30, 0)
+            (corner(mp("0.1234567"), 3, 1), mp("0.1234567"), ("0.1", "0.12", "0.15"), (101, 138, 161)),
+            (corner(mp("0.1234567"), 1, 20), mp("0.1234567"), ("0", "0.125", "0.3"), (108, 144, 166)),
+            (corner(mp("0.3"), 1, 1), mp("0.3"), ("0.25", "0.3", "0.35"), (86, 124, 147)),
+            (lambda x: mpmath.cos(x - mp("0.13")), mp("0.13"), ("0.1", "0.12", "0.15"), (25, 44, 71)),
+            (lambda x: -((x - mp("-0.99")) ** 2), mp("-0.99"), ("-1", "-1", "-0.9"), (27, 46, 142)),
+        )
+        for peak, c, bracket, counts in cases:
+            lo, x0, hi = map(mp, bracket)
+            for vtol, count in zip((mp(10) ** -22, mp(10) ** -30, mp(0)), counts, strict=True):
+                g, calls = _recorded(peak)
+                x, gx = mm._refine(g, lo, x0, hi, (peak(lo), peak(x0), peak(hi)), vtol, rel, ends)
+                assert (len(calls), gx) == (count, peak(x)), (bracket, vtol)
+                assert 0 <= peak(c) - gx <= (vtol or 20 * floor)
+
+
+def test_signed_extrema_brackets_at_the_ends_and_inside() -> None:
+    """_signed_extrema on [−1, 1] with the knot 0 and 3 grid points per gap: one extremum per
+    sign run, each refined from the bracket of its grid maximum's two neighbours (one of them
+    the point itself at an end of the interval).
+
+    ``step`` has its peaks at ±0.97, inside the grid's first and last cells, where the grid's
+    maximum is the end itself; ``wave`` = sin(5x + 0.5) has three inner extrema,
+    x = (kπ − π/2 − 0.5)/5, and a maximum at the end −1. Positions to 1e-12, values to vtol;
+    the evaluations (pinned, as for Brent's) fail a bracket one grid point wider."""
+    mp = mpmath.mpf
+    with mpmath.workdps(40):
+        def step(x: mpmath.mpf) -> mpmath.mpf:
+            return -mpmath.tanh(50 * x) * (1 + mpmath.exp(-1000 * (abs(x) - mp("0.97")) ** 2) / 2)
+
+        def wave(x: mpmath.mpf) -> mpmath.mpf:
+            return mpmath.sin(5 * x + mp("0.5"))
+
+        inner = [(k * mpmath.pi - mpmath.pi / 2 - mp("0.5")) / 5 for k in (0, 1, 2)]
+        for err, where, signs, count in ((step, [mp("-0.97"), mp("0.97")], [1, -1], 89),
+                                         (wave, [mp(-1), *inner], [1, -1, 1, -1], 103)):
+            g, calls = _recorded(err)
+            out = mm._signed_extrema(g, mp(-1), mp(1), [mp(0)], mp(10) ** -30, mp(10) ** -12, 3)
+            assert [e.sign for e in out] == signs and len(calls) == count
+            assert all(abs(e.x - x) < 1e-12 and e.value == err(e.x) for e, x in zip(out, where, strict=True))
+        assert all(abs(abs(e.value) - 1) < 1e-30 for e in out[1:])
 
 
 def test_digits() -> None:
