@@ -8,6 +8,7 @@ NumPy recursion on singular values).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import jax
@@ -150,6 +151,55 @@ def test_transfer_with_exact_sign_is_the_clip() -> None:
             np.testing.assert_allclose(mc.transfer(method, s, lo=lo, hi=hi, rows=9), np.clip(s, 0, hi),
                                        atol=1e-15)
     np.testing.assert_allclose(mc.transfer("general", s, lo=0.5, hi=3.0), [3, 2, 1, 0.7, 0.5, 0], atol=1e-15)
+
+
+def test_transfer_svd_branch_and_its_edges() -> None:
+    """"svd" is the exact clip whatever the table; for lo > 0 the null space stays zero and the
+    other singular values go into [lo, hi]; lo = hi is a clip to one value. One singular value,
+    a two-column table (the cubic step a·x + b·x³, as its three-column form with c = 0), and
+    float32 singular values (computed in float64, as their float64 copies) are accepted."""
+    s = np.array([3.0, 2.0, 1.0, 0.7, 0.3, 0.0])
+    table = mc.post_schedule(2)
+    np.testing.assert_array_equal(mc.transfer("svd", s, hi=2.0, table=table, safety=1.5), np.clip(s, 0, 2))
+    np.testing.assert_array_equal(mc.transfer("svd", s, lo=-1.0, hi=2.0), np.clip(s, 0, 2))
+    np.testing.assert_array_equal(mc.transfer("svd", s, lo=0.5, hi=2.0), [2, 2, 1, 0.7, 0.5, 0])
+    np.testing.assert_array_equal(mc.transfer("svd", s, lo=1.0, hi=1.0), [1, 1, 1, 1, 1, 0])
+    np.testing.assert_allclose(mc.transfer("general", s, lo=1.0, hi=1.0), [1, 1, 1, 1, 1, 0], atol=1e-15)
+    assert mc.transfer("odd", [2.0]).tolist() == [1.0]
+    np.testing.assert_array_equal(mc.transfer("odd", s, table=[[1.5, -0.5]]),
+                                  mc.transfer("odd", s, table=[[1.5, -0.5, 0.0]]))
+    single = s.astype(np.float32)
+    out = mc.transfer("odd", single, table=table)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, mc.transfer("odd", single.astype(np.float64), table=table))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "exact"}, r"^method must be one of .*, got 'exact'$"),
+        ({"s": np.ones((2, 2))}, r"^s must be a non-empty 1-D array of finite singular values >= 0$"),
+        ({"s": np.ones(0)}, r"^s must be a non-empty 1-D array"),
+        ({"s": np.array([1.0, np.inf])}, r"^s must be a non-empty 1-D array"),
+        ({"s": np.array([1.0, -0.5])}, r"^s must be a non-empty 1-D array"),
+        ({"lo": "a"}, r"^lo must be a real number"),
+        ({"hi": "a"}, r"^hi must be a real number"),
+        ({"hi": 0.0}, r"^hi must be > 0, got 0.0$"),
+        ({"lo": -1.0, "hi": -2.0}, r"^hi must be > 0"),
+        ({"method": "general", "lo": 2.0, "hi": 1.0}, r"^lo must be <= hi, got lo=2.0, hi=1.0$"),
+        ({"lo": 0.5}, r"^method='odd' is derived for \[0, 1\]: lo must be <= 0, got 0.5$"),
+        ({"rows": 3}, r"^rows must be >= 4, got 3$"),
+        ({"safety": 0.0}, r"^safety must be > 0, got 0.0$"),
+        ({"safety": "a"}, r"^safety must be a real number"),
+        ({"table": np.ones((3, 1))}, r"^table must be a finite \(steps, k\) array, k >= 2, got shape \(3, 1"),
+        ({"table": np.ones(3)}, r"^table must be a finite \(steps, k\) array, k >= 2, got shape \(3,\)$"),
+        ({"table": np.array([[1.0, np.nan]])}, r"^table must be a finite"),
+    ],
+)
+def test_transfer_bad_input(kwargs: dict, match: str) -> None:
+    args = {"method": "odd", "s": np.ones(4)} | kwargs
+    with pytest.raises(ValueError, match=match):
+        mc.transfer(args.pop("method"), args.pop("s"), **args)
 
 
 def test_transfer_block_depends_on_rows() -> None:
@@ -374,6 +424,108 @@ def test_other_functions_bad_input() -> None:
         mc.with_singular_values(jax.random.key(0), np.ones(5), 3)
     with pytest.raises(ValueError, match="PRNG key"):
         mc.with_singular_values(0, np.ones(5), 6)
+
+
+_R, _E, _C = np.ones((5, 3)), np.zeros((5, 3)), np.ones(3)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: mc.mstep(np.ones(3)),
+         r"^M must be a 2-D matrix or a batch of them \(\.\.\., n, m\), got shape \(3,\)$"),
+        (lambda: mc.singular_value_polynomial(np.ones(3), [1.0]), r"^M must be a 2-D matrix"),
+        (lambda: mc.singular_value_polynomial(np.eye(3), np.ones((2, 2))),
+         r"^coefficients must be 1-D, got shape"),
+        (lambda: mc.singular_value_polynomial(np.eye(3), ["a"]),
+         r"^coefficients must be an array of numbers"),
+        (lambda: mc.clip_errors(np.ones(3), _E, _C), r"^result must be 2-D, got shape \(3,\)$"),
+        (lambda: mc.clip_errors(_R, np.ones(3), _C), r"^exact must be 2-D, got shape \(3,\)$"),
+        (lambda: mc.clip_errors(_R, _E.T, _C),
+         r"^result and exact must have the same shape, got \(5, 3\) and \(3, 5\)$"),
+        (lambda: mc.clip_errors(_R, _E, np.ones((3, 1))), r"^clipped must be 1-D, got shape \(3, 1\)$"),
+        (lambda: mc.clip_errors(_R, _E, _C[:2]),
+         r"^clipped must hold min\(n, m\) = 3 singular values, got 2$"),
+        (lambda: mc.spectral_error(np.ones(3), _E), r"^result must be a 2-D matrix or a batch of them"),
+        (lambda: mc.spectral_error(_R, np.ones(3)), r"^exact must be a 2-D matrix or a batch of them"),
+        (lambda: mc.spectral_error(_R, _E.T),
+         r"^result and exact must have the same shape, got \(5, 3\) and \(3, 5\)$"),
+        (lambda: mc.matmul_cost("exact", 4, 4), r"^method must be one of .*, got 'exact'$"),
+        (lambda: mc.matmul_cost("odd", 0, 4), r"^n must be >= 1, got 0$"),
+        (lambda: mc.matmul_cost("odd", 4, 0), r"^m must be >= 1, got 0$"),
+        (lambda: mc.matmul_cost("odd", 4, 1.5), r"^m must be an integer"),
+        (lambda: mc.matmul_cost("odd", 4, 4, 0), r"^steps must be >= 1, got 0$"),
+        (lambda: mc.post_schedule(0), r"^steps must be >= 1, got 0$"),
+        (lambda: mc.formula("block", np.eye(2), polar.msign, np.eye(2)),
+         r"^method must be one of .*, got 'block'$"),
+        (lambda: mc.traced_matmul_cost(3, np.eye(2)), r"^fn must be a callable$"),
+    ],
+)
+def test_messages_name_the_argument(call: Callable, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_edges_of_the_helpers() -> None:
+    """One step, one row, one column; the defaults of post_schedule (4 steps) and formula
+    ([0, 1]); a conditional refused by traced_matmul_cost like a while loop; an all-zero
+    spectrum through a Newton–Schulz msign (‖X‖_F = 0: msign(0) = 0, no 0/0)."""
+    np.testing.assert_array_equal(mc.post_schedule(), mc.post_schedule(4))
+    assert mc.post_schedule(1).shape == (1, 3)
+    assert mc.matmul_cost("odd", 1, 1, 1).products == mc.traced_matmul_cost(
+        lambda x: mc.mclip(x, method="odd", msign=partial(polar.newton_schulz, table=mc.post_schedule(1))),
+        jnp.ones((1, 1)))[0]
+    a = low_rank((6, 4), 4, seed=51)
+    np.testing.assert_allclose(mc.formula("general", jnp.asarray(a), polar.msign, None),
+                               svd_clip(a, 0.0, 1.0), atol=1e-12)
+    refused = r"^cannot count the products of a 'cond' \(data-dependent control flow\)$"
+    with pytest.raises(ValueError, match=refused):
+        mc.traced_matmul_cost(lambda x: jax.lax.cond(x[0, 0] > 0, lambda y: y @ y, lambda y: y, x),
+                              jnp.eye(2))
+    for method in ("nested", "odd", "general"):
+        zeros = mc.transfer(method, np.zeros(3), table=mc.post_schedule(2))
+        np.testing.assert_array_equal(zeros, np.zeros(3))
+
+
+def test_clip_errors_rank_deficient_and_interleaved() -> None:
+    """Singular values of the result on both sides of the clipped ones, given out of order (so
+    that their sorting matters), and a rank-deficient result, whose Gram matrix has eigenvalues
+    at rounding level, some negative: they are clipped to 0 before the square root (each zero
+    singular value then comes out below 1e-7)."""
+    r = low_rank((20, 9), 6, seed=3)  # singular values geomspace(3, 0.2, 6) and three zeros
+    e = np.random.default_rng(8).standard_normal((20, 9))
+    c = np.random.default_rng(9).permutation(np.linspace(0.0, 2.4, 9))
+    sv = np.linalg.svd(r, compute_uv=False)
+    for result, exact in ((r, e), (r.T, e.T)):
+        out = mc.clip_errors(result, exact, c)
+        assert abs(out.spectral_norm - sv[0]) < 1e-12 * sv[0]
+        assert abs(out.mean_sv_error - np.mean(np.abs(sv - np.sort(c)[::-1]))) < 1e-7 * 3 / 9
+        assert out.mean_entry_error == pytest.approx(np.mean(np.abs(r - e)), rel=1e-14)
+
+
+def test_polynomial_and_mstep_keep_float32_throughout() -> None:
+    """float32 in: every operation of the traced computation is float32 (no float64 identity or
+    coefficient promotes it), float32 coefficients are accepted, and the msign passed is the
+    one used."""
+    m = jnp.asarray(low_rank((6, 4), 4, seed=52), dtype=jnp.float32)
+    coefficients = np.array([0.5, -1.0, 0.25], dtype=np.float32)
+    for fn in (lambda x: mc.singular_value_polynomial(x, coefficients), mc.mstep):
+        jaxpr = jax.make_jaxpr(fn)(m)
+        floats = {v.aval.dtype for eqn in jaxpr.jaxpr.eqns for v in eqn.outvars
+                  if jnp.issubdtype(v.aval.dtype, jnp.floating)}
+        assert floats == {jnp.dtype(jnp.float32)}, floats
+        assert fn(m).dtype == jnp.float32
+    used = []
+
+    def recorded(x: jax.Array) -> jax.Array:
+        used.append(x.shape)
+        return polar.msign(x)
+
+    mc.singular_value_polynomial(m, coefficients, msign=recorded)
+    assert used
+    used.clear()
+    mc.mstep(m, msign=recorded)
+    assert used
 
 
 def test_the_svd_msign_of_small_matrices_is_the_accurate_one() -> None:
