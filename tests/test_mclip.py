@@ -323,10 +323,6 @@ def test_clip_errors_against_numpy() -> None:
     assert abs(out.mean_sv_error - np.mean(np.abs(sv - c[::-1]))) < 1e-10
     assert abs(out.mean_entry_error - np.mean(np.abs(r32 - e))) < 1e-14
     assert mc.clip_errors(r.T, e.T, c) == pytest.approx(mc.clip_errors(r, e, c), rel=1e-12)
-    with pytest.raises(ValueError, match="min"):
-        mc.clip_errors(r, e, c[:5])
-    with pytest.raises(ValueError, match="same shape"):
-        mc.clip_errors(r, e.T, c)
 
 
 def test_spectral_error_against_numpy() -> None:
@@ -390,8 +386,6 @@ def test_mclip_bad_input(kwargs: dict, match: str) -> None:
 
 
 def test_other_functions_bad_input() -> None:
-    with pytest.raises(ValueError, match="2-D"):
-        mc.mstep(np.ones(3))
     with pytest.raises(ValueError, match="callable"):
         mc.mstep(np.ones((3, 3)), msign=1.0)
     with pytest.raises(ValueError, match="1-D"):
@@ -402,22 +396,6 @@ def test_other_functions_bad_input() -> None:
         mc.singular_value_polynomial(np.ones((3, 3)), np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="real"):
         mc.singular_value_polynomial(np.ones((3, 3)), np.array([1 + 1j]))
-    with pytest.raises(ValueError, match="method"):
-        mc.transfer("exact", np.ones(3))
-    with pytest.raises(ValueError, match="singular values"):
-        mc.transfer("odd", np.array([1.0, -0.5]))
-    with pytest.raises(ValueError, match="rows"):
-        mc.transfer("block", np.ones(4), rows=3)
-    with pytest.raises(ValueError, match="table"):
-        mc.transfer("odd", np.ones(4), table=np.ones((3, 1)))
-    with pytest.raises(ValueError, match="lo"):
-        mc.transfer("odd", np.ones(4), lo=0.5)
-    with pytest.raises(ValueError, match="steps"):
-        mc.post_schedule(0)
-    with pytest.raises(ValueError, match="steps"):
-        mc.matmul_cost("odd", 4, 4, 0)
-    with pytest.raises(ValueError, match="n must be"):
-        mc.matmul_cost("odd", 0, 4, 2)
     with pytest.raises(ValueError, match="top"):
         mc.post_spectrum(8, 8)
     with pytest.raises(ValueError, match="rows"):
