@@ -225,10 +225,12 @@ def mclip(
     """``M`` with its singular values clipped into ``[lo, hi]``: ``U clip(Σ, lo, hi) Vᵀ``.
 
     ``M`` is a matrix ``(n, m)`` or a batch ``(..., n, m)``; the result has its shape and dtype
-    (bfloat16 in, bfloat16 out). For ``lo ≤ 0`` this is clipping into ``[0, hi]`` (singular
-    values are ``≥ 0``); for ``lo > 0`` the nonzero singular values are clipped into
-    ``[lo, hi]`` and the null space stays zero, as the general formula does. ``hi`` must be
-    ``> 0`` and ``lo ≤ hi``.
+    (bfloat16 in, bfloat16 out), and is computed in that dtype, except that ``"svd"`` works on
+    a float32 copy of a bfloat16 or float16 ``M`` (and the msign passed keeps its own). For
+    ``lo ≤ 0`` this is clipping into ``[0, hi]`` (singular values are ``≥ 0``); for ``lo > 0``
+    the nonzero singular values are clipped into ``[lo, hi]`` and the null space stays zero, as
+    the general formula does (for "svd", the singular values up to ``σ₁·eps·max(n, m)`` of the
+    working precision count as zero). ``hi`` must be ``> 0`` and ``lo ≤ hi``.
 
     ``method`` (:data:`METHODS`): ``"svd"`` (exact), ``"general"`` (11059 (5), three msigns,
     any ``lo``), ``"nested"`` (11059 (6) = 11006 (7)), ``"denested"`` (11059 (10)), ``"odd"``

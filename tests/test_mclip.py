@@ -8,7 +8,7 @@ NumPy recursion on singular values).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 
 import jax
@@ -332,6 +332,9 @@ def test_spectral_error_against_numpy() -> None:
     assert out.shape == (2, 3) and out.dtype == np.float64
     np.testing.assert_allclose(out, np.linalg.norm(r - e, ord=2, axis=(-2, -1)), rtol=1e-12)
     np.testing.assert_allclose(mc.spectral_error(r[0, 0].T, e[0, 0].T), out[0, 0], rtol=1e-12)
+    wide = mc.spectral_error(np.swapaxes(r, -2, -1), np.swapaxes(e, -2, -1))  # a batch of wide
+    assert wide.shape == (2, 3)
+    np.testing.assert_allclose(wide, out, rtol=1e-12)
     with pytest.raises(ValueError, match="same shape"):
         mc.spectral_error(r, e[0])
 
@@ -341,6 +344,9 @@ def test_post_spectrum_and_test_matrix() -> None:
     assert s.shape == (1024,) and s[0] == 1000.0 and s[-1] == 0.0 and np.all(np.diff(s) <= 0)
     assert np.sum(s >= 1.0) == 128 + 1  # linspace(0, 1, 896) ends at 1 too
     np.testing.assert_allclose(mc.post_spectrum(8, 2, 5.0), [5, 1, 1, 0.8, 0.6, 0.4, 0.2, 0], atol=1e-15)
+    # the smallest sizes accepted: m = 2 (linspace(1, σ_max, 1) is [1]), top = m − 1
+    np.testing.assert_array_equal(mc.post_spectrum(2, 1, 3.0), [1.0, 0.0])
+    np.testing.assert_allclose(mc.post_spectrum(4, 3, 3.0), [3, 2, 1, 0], atol=1e-15)
     spectra = np.stack([mc.post_spectrum(16, 4, t) for t in (1.0, 30.0)])
     m, u, v = mc.with_singular_values(jax.random.key(0), spectra, 40)
     assert m.shape == (2, 40, 16) and u.shape == (40, 16) and v.shape == (16, 16)
@@ -362,22 +368,31 @@ def test_formula_runs_on_plain_arrays() -> None:
         mc.formula("block", a, polar.msign, jnp.eye(4))
 
 
+_TWO_D = r"^M must be a 2-D matrix or a batch of them \(\.\.\., n, m\), got shape "
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"M": np.ones(4)}, "2-D"),
-        ({"M": np.float64(1.0)}, "2-D"),
-        ({"M": np.ones((3, 2)), "lo": 2.0, "hi": 1.0}, "lo must be <= hi"),
-        ({"M": np.ones((3, 2)), "hi": 0.0}, "hi must be > 0"),
-        ({"M": np.ones((3, 2)), "hi": np.inf}, "finite"),
-        ({"M": np.ones((3, 2)), "method": "exact"}, "method must be one of"),
-        ({"M": np.array([[1.0, np.nan], [0.0, 1.0]])}, "finite"),
-        ({"M": np.ones((3, 2), dtype=np.int32)}, "floating"),
-        ({"M": np.ones((0, 2))}, "empty"),
-        ({"M": np.ones((3, 2)), "method": "odd", "msign": "newton_schulz"}, "callable"),
-        ({"M": np.ones((3, 2)), "msign": polar.msign}, "only to the formula methods"),
-        ({"M": np.ones((3, 2)), "method": "denested", "lo": 0.5}, "lo > 0"),
-        ({"M": np.ones((3, 2)), "method": "block", "lo": 0.1, "hi": 2.0}, "lo > 0"),
+        ({"M": np.ones(4)}, _TWO_D + r"\(4,\)$"),
+        ({"M": np.float64(1.0)}, _TWO_D + r"\(\)$"),
+        ({"M": [["x"]]}, r"^M must be an array of numbers, got list$"),
+        ({"M": np.ones((3, 2)), "lo": 2.0, "hi": 1.0}, r"^lo must be <= hi, got lo=2\.0, hi=1\.0$"),
+        ({"M": np.ones((3, 2)), "lo": "a"}, r"^lo must be a real number, got 'a'$"),
+        ({"M": np.ones((3, 2)), "hi": 0.0}, r"^hi must be > 0, got 0\.0$"),
+        ({"M": np.ones((3, 2)), "hi": np.inf}, r"^hi must be finite, got inf$"),
+        ({"M": np.ones((3, 2)), "method": "exact"}, r"^method must be one of .*, got 'exact'$"),
+        ({"M": np.array([[1.0, np.nan], [0.0, 1.0]])}, r"^M must have only finite entries$"),
+        ({"M": np.ones((3, 2), dtype=np.int32)}, r"^M must have a floating dtype, got int32$"),
+        ({"M": np.ones((0, 2))}, r"^M must not be empty, got shape \(0, 2\)$"),
+        ({"M": np.ones((3, 2)), "method": "odd", "msign": "newton_schulz"},
+         r"^msign must be a callable M ↦ msign\(M\) \(or None for the exact SVD msign\), got str$"),
+        ({"M": np.ones((3, 2)), "msign": polar.msign},
+         r"^msign applies only to the formula methods, not to method='svd'$"),
+        ({"M": np.ones((3, 2)), "method": "denested", "lo": 0.5},
+         r"^method='denested' is derived for \[0, 1\] and reaches \[lo <= 0, hi\] by scaling; "
+         r"for lo > 0 \(got 0\.5\) use method='general' or 'svd'$"),
+        ({"M": np.ones((3, 2)), "method": "block", "lo": 0.1, "hi": 2.0}, r"^method='block' .*\(got 0\.1\)"),
     ],
 )
 def test_mclip_bad_input(kwargs: dict, match: str) -> None:
@@ -386,8 +401,6 @@ def test_mclip_bad_input(kwargs: dict, match: str) -> None:
 
 
 def test_other_functions_bad_input() -> None:
-    with pytest.raises(ValueError, match="callable"):
-        mc.mstep(np.ones((3, 3)), msign=1.0)
     with pytest.raises(ValueError, match="1-D"):
         mc.singular_value_polynomial(np.ones((3, 3)), np.ones((2, 2)))
     with pytest.raises(ValueError, match="empty"):
@@ -396,12 +409,6 @@ def test_other_functions_bad_input() -> None:
         mc.singular_value_polynomial(np.ones((3, 3)), np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="real"):
         mc.singular_value_polynomial(np.ones((3, 3)), np.array([1 + 1j]))
-    with pytest.raises(ValueError, match="top"):
-        mc.post_spectrum(8, 8)
-    with pytest.raises(ValueError, match="rows"):
-        mc.with_singular_values(jax.random.key(0), np.ones(5), 3)
-    with pytest.raises(ValueError, match="PRNG key"):
-        mc.with_singular_values(0, np.ones(5), 6)
 
 
 _R, _E, _C = np.ones((5, 3)), np.zeros((5, 3)), np.ones(3)
@@ -415,7 +422,7 @@ _R, _E, _C = np.ones((5, 3)), np.zeros((5, 3)), np.ones(3)
         (lambda: mc.singular_value_polynomial(np.ones(3), [1.0]), r"^M must be a 2-D matrix"),
         (lambda: mc.singular_value_polynomial(np.eye(3), np.ones((2, 2))),
          r"^coefficients must be 1-D, got shape"),
-        (lambda: mc.singular_value_polynomial(np.eye(3), ["a"]),
+        (lambda: mc.singular_value_polynomial(np.eye(3), ["x"]),
          r"^coefficients must be an array of numbers"),
         (lambda: mc.clip_errors(np.ones(3), _E, _C), r"^result must be 2-D, got shape \(3,\)$"),
         (lambda: mc.clip_errors(_R, np.ones(3), _C), r"^exact must be 2-D, got shape \(3,\)$"),
@@ -437,6 +444,16 @@ _R, _E, _C = np.ones((5, 3)), np.zeros((5, 3)), np.ones(3)
         (lambda: mc.formula("block", np.eye(2), polar.msign, np.eye(2)),
          r"^method must be one of .*, got 'block'$"),
         (lambda: mc.traced_matmul_cost(3, np.eye(2)), r"^fn must be a callable$"),
+        (lambda: mc.post_spectrum(1, 1), r"^m must be >= 2, got 1$"),
+        (lambda: mc.post_spectrum(8, 0), r"^top must be >= 1, got 0$"),
+        (lambda: mc.post_spectrum(8, 8), r"^top must be <= 7, got 8$"),
+        (lambda: mc.post_spectrum(8, 2, 0.0), r"^sigma_max must be > 0, got 0\.0$"),
+        (lambda: mc.with_singular_values(0, np.ones(5), 6), r"^key must be a single JAX PRNG key"),
+        (lambda: mc.with_singular_values(jax.random.key(0), np.float64(1.0), 6),
+         r"^s must be a 1-D spectrum or a batch of them$"),
+        (lambda: mc.with_singular_values(jax.random.key(0), ["x"], 6), r"^s must be an array of numbers"),
+        (lambda: mc.with_singular_values(jax.random.key(0), np.ones(5), 3), r"^rows must be >= 5, got 3$"),
+        (lambda: mc.mstep(np.ones((3, 3)), msign=1.0), r"^msign must be a callable .*, got float$"),
     ],
 )
 def test_messages_name_the_argument(call: Callable, match: str) -> None:
@@ -463,6 +480,7 @@ def test_edges_of_the_helpers() -> None:
     for method in ("nested", "odd", "general"):
         zeros = mc.transfer(method, np.zeros(3), table=mc.post_schedule(2))
         np.testing.assert_array_equal(zeros, np.zeros(3))
+        assert zeros.dtype == np.float64  # as documented (not an object array of zeros)
 
 
 def test_clip_errors_rank_deficient_and_interleaved() -> None:
@@ -530,3 +548,73 @@ def test_the_svd_msign_of_small_matrices_is_the_accurate_one() -> None:
             errors[key].append(float(mc.spectral_error(out, exact)) / unit)
     assert max(errors["svd qr"]) < 1.0 and min(errors["svd dc"]) > 1.2, errors
     assert max(errors["nested qr"]) < 10.0 and min(errors["nested dc"]) > 15.0, errors
+
+
+def _equations(jaxpr: jax.extend.core.Jaxpr) -> Iterator[jax.extend.core.JaxprEqn]:
+    """Every equation of a jaxpr, those of nested jaxprs (jit, custom_jvp) included."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for param in eqn.params.values():
+            inner = getattr(param, "jaxpr", None)  # a ClosedJaxpr or a Jaxpr
+            if inner is not None:
+                yield from _equations(getattr(inner, "jaxpr", inner))
+
+
+@pytest.mark.parametrize("run", [
+    mc.mstep,
+    lambda m, msign: mc.singular_value_polynomial(m, [0.5, -1.0, 0.25, 2.0], msign=msign),
+    *(partial(mc.mclip, method=method) for method in mc.FORMULA_METHODS),
+    partial(mc.mclip, method="nested", hi=2.0),
+], ids=["mstep", "polynomial", *mc.FORMULA_METHODS, "nested-scaled"])
+def test_every_product_runs_at_highest_precision(run: Callable) -> None:
+    """The functions' own products and those of an msign that leaves its precision to JAX's
+    default run at "highest": on an NVIDIA GPU that default is TF32 for float32, which the CPU
+    never uses, so only the traced precision shows it here. Wide float32 input, so that the
+    transposed path is traced too."""
+    def plain_msign(x: jax.Array) -> jax.Array:  # products at the default precision
+        return x @ (x.T @ x)
+
+    m = jnp.asarray(low_rank((4, 6), 4, seed=53), dtype=jnp.float32)
+    jaxpr = jax.make_jaxpr(lambda x: run(x, msign=plain_msign))(m).jaxpr
+    precisions = [e.params["precision"] for e in _equations(jaxpr) if e.primitive.name == "dot_general"]
+    highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
+    assert len(precisions) >= 2 and all(p == highest for p in precisions), precisions
+
+
+@pytest.mark.parametrize("hi", [1.0, 2.0])
+@pytest.mark.parametrize("method", mc.METHODS)
+def test_mclip_computes_in_the_input_precision(method: str, hi: float) -> None:
+    """float32 in: every value computed is float32 (under x64 a float64 identity, scale or
+    working copy would promote the computation); bfloat16 in: bfloat16, and float32 where the
+    library says so (the "svd" clip works on a float32 copy, Newton–Schulz takes the norm in
+    float32), never float64. hi = 2 takes the scaled path; the matrix is wide and
+    rank-deficient."""
+    a = low_rank((4, 6), 3, seed=54)
+    msign = None if method == "svd" else partial(polar.newton_schulz, table=mc.post_schedule(4))
+    f32, bf16 = jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16)
+    for dtype, allowed in ((f32, {f32}), (bf16, {bf16, f32})):
+        jaxpr = jax.make_jaxpr(lambda x: mc.mclip(x, hi=hi, method=method, msign=msign))(
+            jnp.asarray(a, dtype=dtype)).jaxpr
+        floats = {v.aval.dtype for e in _equations(jaxpr) for v in e.outvars
+                  if jnp.issubdtype(v.aval.dtype, jnp.floating)}
+        assert dtype in floats and floats <= allowed, (dtype, floats)
+
+
+def test_svd_clip_and_the_rank_threshold() -> None:
+    """For lo ≤ 0 every singular value below hi is kept, however small (1e-20 beside 1); for
+    lo > 0 only those above the rank threshold σ₁·eps·max(n, m) of the working precision are
+    lifted to lo: a float32 matrix of rank 2 keeps rank 2 (its rounding-level singular values,
+    about 1e-7 σ₁, are its null space), and the zero matrix stays zero."""
+    tiny = np.diag([1.0, 1e-20])
+    np.testing.assert_allclose(mc.mclip(tiny, lo=-1.0, hi=2.0), tiny, rtol=1e-12, atol=1e-35)
+    np.testing.assert_allclose(mc.mclip(tiny, hi=2.0), tiny, rtol=1e-12, atol=1e-35)
+    a = jnp.asarray(low_rank((9, 6), 2, seed=55), dtype=jnp.float32)
+    s_a = np.linalg.svd(np.asarray(a, dtype=np.float64), compute_uv=False)
+    assert 1e-9 < s_a[2] < 1e-6  # rank 2 in float32: rounding leaves σ₃ far above float64's eps
+    for lo in (0.5, 0.25):
+        s = np.linalg.svd(np.asarray(mc.mclip(a, lo=lo, hi=1.0), dtype=np.float64), compute_uv=False)
+        np.testing.assert_allclose(s[:2], [1.0, max(0.2, lo)], rtol=1e-5)
+        assert s[2] < 1e-5
+    for method in ("svd", "general"):
+        out = mc.mclip(jnp.zeros((5, 3)), lo=0.5, hi=1.0, method=method)
+        np.testing.assert_array_equal(out, np.zeros((5, 3)))
