@@ -993,3 +993,25 @@ SCHEDULE_NAMES = ", ".join(repr(name) for name in sorted(polar.SCHEDULES))
 )
 def test_bad_input_raises_value_error(call: Callable[[], object], message: str) -> None:
     _raises(call, message)
+
+
+def test_per_step_tables_are_the_posts_multiples_of_1_1024() -> None:
+    """The first row of each table quoted in units of 1/1024 (post 10922's tables), as the post
+    prints it: YouJiacheng's, Su's "Ours-X" and "Ours-X2"; every entry is a multiple of 1/1024."""
+    first = {"youjiacheng": (3955, -8306, 5008), "su_x": (4140, -7553, 3571), "su_x2": (4059, -7178, 3279)}
+    for name, row in first.items():
+        coeffs = polar.SCHEDULES[name].coeffs
+        assert coeffs[0] == tuple(v / 1024 for v in row), name
+        assert all(float(v * 1024).is_integer() for r in coeffs for v in r), name
+
+
+def test_svd_returns_a_tuple_and_singular_value_iterates_runs_in_float64() -> None:
+    """svd's (U, s, Vᵀ) is a tuple; the scalar map is float64 for float32 starting values, and a
+    zero last column is dropped down to the linear term ((1, 0) at x = 1e200: no 0·inf)."""
+    assert isinstance(polar.svd(np.eye(3)), tuple)
+    x32 = np.array([0.1, 0.7], dtype=np.float32)
+    it = polar.singular_value_iterates(((1.5, -0.5, 0.0),), x32, 2)
+    assert it.dtype == np.float64
+    x = x32.astype(np.float64)
+    np.testing.assert_allclose(it[0], 1.5 * x - 0.5 * x**3, rtol=1e-15)
+    np.testing.assert_array_equal(polar.singular_value_iterates(((1.0, 0.0),), 1e200, 1), [1e200])
