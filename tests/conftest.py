@@ -4,6 +4,8 @@
   a module opts in with ``pytestmark = pytest.mark.usefixtures("x64")``.
 - ``matrix_with_singular_values``: a factory of float64 test matrices with prescribed singular
   values and seeded random singular vectors.
+- ``jaxpr_equations``: the generator of every equation of a jaxpr, nested ones included (to
+  read the dtypes, precisions and primitives of what a function traces).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -34,3 +37,20 @@ def _matrix_with_singular_values(s: np.ndarray, n: int, seed: int = 0) -> jax.Ar
 @pytest.fixture
 def matrix_with_singular_values() -> Callable[..., jax.Array]:
     return _matrix_with_singular_values
+
+
+def _jaxpr_equations(jaxpr: jax.extend.core.Jaxpr) -> Iterator[jax.extend.core.JaxprEqn]:
+    """Every equation of a jaxpr, those of nested jaxprs (jit, scan, custom_jvp) included."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, tuple | list) else (param,):
+                if isinstance(sub, jax.extend.core.ClosedJaxpr):
+                    yield from _jaxpr_equations(sub.jaxpr)
+                elif isinstance(sub, jax.extend.core.Jaxpr):
+                    yield from _jaxpr_equations(sub)
+
+
+@pytest.fixture
+def jaxpr_equations() -> Callable[[jax.extend.core.Jaxpr], Iterator[jax.extend.core.JaxprEqn]]:
+    return _jaxpr_equations

@@ -8,7 +8,7 @@ NumPy recursion on singular values).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 
 import jax
@@ -550,23 +550,13 @@ def test_the_svd_msign_of_small_matrices_is_the_accurate_one() -> None:
     assert max(errors["nested qr"]) < 10.0 and min(errors["nested dc"]) > 15.0, errors
 
 
-def _equations(jaxpr: jax.extend.core.Jaxpr) -> Iterator[jax.extend.core.JaxprEqn]:
-    """Every equation of a jaxpr, those of nested jaxprs (jit, custom_jvp) included."""
-    for eqn in jaxpr.eqns:
-        yield eqn
-        for param in eqn.params.values():
-            inner = getattr(param, "jaxpr", None)  # a ClosedJaxpr or a Jaxpr
-            if inner is not None:
-                yield from _equations(getattr(inner, "jaxpr", inner))
-
-
 @pytest.mark.parametrize("run", [
     mc.mstep,
     lambda m, msign: mc.singular_value_polynomial(m, [0.5, -1.0, 0.25, 2.0], msign=msign),
     *(partial(mc.mclip, method=method) for method in mc.FORMULA_METHODS),
     partial(mc.mclip, method="nested", hi=2.0),
 ], ids=["mstep", "polynomial", *mc.FORMULA_METHODS, "nested-scaled"])
-def test_every_product_runs_at_highest_precision(run: Callable) -> None:
+def test_every_product_runs_at_highest_precision(run: Callable, jaxpr_equations: Callable) -> None:
     """The functions' own products and those of an msign that leaves its precision to JAX's
     default run at "highest": on an NVIDIA GPU that default is TF32 for float32, which the CPU
     never uses, so only the traced precision shows it here. Wide float32 input, so that the
@@ -576,14 +566,15 @@ def test_every_product_runs_at_highest_precision(run: Callable) -> None:
 
     m = jnp.asarray(low_rank((4, 6), 4, seed=53), dtype=jnp.float32)
     jaxpr = jax.make_jaxpr(lambda x: run(x, msign=plain_msign))(m).jaxpr
-    precisions = [e.params["precision"] for e in _equations(jaxpr) if e.primitive.name == "dot_general"]
+    precisions = [e.params["precision"] for e in jaxpr_equations(jaxpr) if e.primitive.name == "dot_general"]
     highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
     assert len(precisions) >= 2 and all(p == highest for p in precisions), precisions
 
 
 @pytest.mark.parametrize("hi", [1.0, 2.0])
 @pytest.mark.parametrize("method", mc.METHODS)
-def test_mclip_computes_in_the_input_precision(method: str, hi: float) -> None:
+def test_mclip_computes_in_the_input_precision(method: str, hi: float,
+                                              jaxpr_equations: Callable) -> None:
     """float32 in: every value computed is float32 (under x64 a float64 identity, scale or
     working copy would promote the computation); bfloat16 in: bfloat16, and float32 where the
     library says so (the "svd" clip works on a float32 copy, Newton–Schulz takes the norm in
@@ -595,7 +586,7 @@ def test_mclip_computes_in_the_input_precision(method: str, hi: float) -> None:
     for dtype, allowed in ((f32, {f32}), (bf16, {bf16, f32})):
         jaxpr = jax.make_jaxpr(lambda x: mc.mclip(x, hi=hi, method=method, msign=msign))(
             jnp.asarray(a, dtype=dtype)).jaxpr
-        floats = {v.aval.dtype for e in _equations(jaxpr) for v in e.outvars
+        floats = {v.aval.dtype for e in jaxpr_equations(jaxpr) for v in e.outvars
                   if jnp.issubdtype(v.aval.dtype, jnp.floating)}
         assert dtype in floats and floats <= allowed, (dtype, floats)
 

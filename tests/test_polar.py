@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
 
 import jax
@@ -32,21 +32,13 @@ PRECISION = {"highest": jax.lax.Precision.HIGHEST, "high": jax.lax.Precision.HIG
              "default": jax.lax.Precision.DEFAULT}
 
 
-def _eqns(jaxpr: jax.extend.core.Jaxpr) -> Iterator[jax.extend.core.JaxprEqn]:
-    """Every equation of a jaxpr, those of nested jaxprs (jit, scan) included."""
-    for eqn in jaxpr.eqns:
-        yield eqn
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, tuple | list) else (param,):
-                if isinstance(sub, jax.extend.core.ClosedJaxpr):
-                    yield from _eqns(sub.jaxpr)
-                elif isinstance(sub, jax.extend.core.Jaxpr):
-                    yield from _eqns(sub)
-
-
-def _primitives(fn: Callable, *args, name: str) -> list[jax.extend.core.JaxprEqn]:
-    """The equations of primitive ``name`` in the program that ``fn(*args)`` traces."""
-    return [e for e in _eqns(jax.make_jaxpr(fn)(*args).jaxpr) if e.primitive.name == name]
+@pytest.fixture
+def primitives(jaxpr_equations: Callable) -> Callable[..., list[jax.extend.core.JaxprEqn]]:
+    """``primitives(fn, *args, name=…)``: the equations of primitive ``name`` that ``fn(*args)``
+    traces."""
+    def find(fn: Callable, *args, name: str) -> list[jax.extend.core.JaxprEqn]:
+        return [e for e in jaxpr_equations(jax.make_jaxpr(fn)(*args).jaxpr) if e.primitive.name == name]
+    return find
 
 
 def _raises(call: Callable[[], object], message: str) -> None:
@@ -182,15 +174,16 @@ def test_svd_is_the_thin_svd_and_differentiable(shape: tuple[int, ...]) -> None:
 
 
 @pytest.mark.parametrize(("shape", "qr"), [((5, 3), True), ((3, 5), True), ((2, 300, 256), True),
-                                          ((257, 300), False), ((400, 257), False)])
+                                          ((257, 300), False), ((400, 257), False),
+                                          ((2, 300, 257), False)])
 def test_svd_uses_lapacks_qr_driver_for_small_matrices_on_the_cpu(
-        shape: tuple[int, ...], qr: bool) -> None:
+        shape: tuple[int, ...], qr: bool, primitives: Callable) -> None:
     assert polar.QR_SVD_MAX_SIDE == 256
     cpu = jax.default_backend() == "cpu"
     expected = (jax.lax.linalg.SvdAlgorithm.QR if qr and cpu
                 else jax.lax.linalg.SvdAlgorithm.DEFAULT)
     for compute_uv in (True, False):
-        (eqn,) = _primitives(lambda m, c=compute_uv: polar.svd(m, compute_uv=c), jnp.ones(shape),
+        (eqn,) = primitives(lambda m, c=compute_uv: polar.svd(m, compute_uv=c), jnp.ones(shape),
                              name="svd")
         assert eqn.params["algorithm"] == expected
         assert eqn.params["full_matrices"] is False and eqn.params["compute_uv"] is compute_uv
@@ -307,7 +300,8 @@ def test_newton_schulz_keeps_the_dtype_and_takes_bfloat16_norms_in_float32() -> 
 
 
 @pytest.mark.parametrize("shape", [(12, 7), (7, 12)])
-def test_newton_schulz_products_count_size_and_precision(shape: tuple[int, int]) -> None:
+def test_newton_schulz_products_count_size_and_precision(shape: tuple[int, int],
+                                                        primitives: Callable) -> None:
     """k products per step of k coefficients (G, G², …, G^{k-2}·G, X·q), the Gram the smaller
     square, at the requested precision; the Schatten first step adds G² for schatten8."""
     small, large = min(shape), max(shape)
@@ -316,7 +310,7 @@ def test_newton_schulz_products_count_size_and_precision(shape: tuple[int, int])
                 ("schatten4", 2): 4, ("schatten4", 3): 6, ("schatten8", 2): 5, ("schatten8", 3): 6}
     for (normalize, k), count in expected.items():
         table = jnp.ones((3, k))
-        dots = _primitives(lambda m, t=table, n=normalize: polar.newton_schulz(m, t, normalize=n), m,
+        dots = primitives(lambda m, t=table, n=normalize: polar.newton_schulz(m, t, normalize=n), m,
                            name="dot_general")
         assert len(dots) == count, (normalize, k)
         assert {e.outvars[0].aval.shape for e in dots} <= {(small, small), (large, small)}
@@ -325,9 +319,9 @@ def test_newton_schulz_products_count_size_and_precision(shape: tuple[int, int])
                    lambda m, p=precision: polar.msign(m, "newton_schulz", precision=p),
                    lambda m, p=precision: polar.msign(m, "newton_schulz", precision=p,
                                                       normalize="schatten8")):
-            dots = _primitives(fn, m, name="dot_general")
+            dots = primitives(fn, m, name="dot_general")
             assert dots and all(e.params["precision"] == (PRECISION[precision],) * 2 for e in dots)
-    dots = _primitives(lambda m: polar.msign(m, "newton_schulz"), m, name="dot_general")
+    dots = primitives(lambda m: polar.msign(m, "newton_schulz"), m, name="dot_general")
     assert all(e.params["precision"] == (PRECISION["highest"],) * 2 for e in dots)
 
 
