@@ -6,6 +6,8 @@
   values and seeded random singular vectors.
 - ``jaxpr_equations``: the generator of every equation of a jaxpr, nested ones included (to
   read the dtypes, precisions and primitives of what a function traces).
+- ``traced_floats``: ``traced_floats(fn, *args)``, the floating dtypes of every value that
+  ``fn(*args)`` computes, nested jaxprs included.
 """
 
 from __future__ import annotations
@@ -54,3 +56,12 @@ def _jaxpr_equations(jaxpr: jax.extend.core.Jaxpr) -> Iterator[jax.extend.core.J
 @pytest.fixture
 def jaxpr_equations() -> Callable[[jax.extend.core.Jaxpr], Iterator[jax.extend.core.JaxprEqn]]:
     return _jaxpr_equations
+
+
+@pytest.fixture
+def traced_floats() -> Callable[..., set[np.dtype]]:
+    def floats(fn: Callable, *args: object) -> set[np.dtype]:
+        jaxpr = jax.make_jaxpr(fn)(*args).jaxpr
+        return {v.aval.dtype for e in _jaxpr_equations(jaxpr) for v in e.outvars
+                if jnp.issubdtype(v.aval.dtype, jnp.floating)}
+    return floats

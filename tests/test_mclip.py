@@ -499,16 +499,14 @@ def test_clip_errors_rank_deficient_and_interleaved() -> None:
         assert out.mean_entry_error == pytest.approx(np.mean(np.abs(r - e)), rel=1e-14)
 
 
-def test_polynomial_and_mstep_keep_float32_throughout() -> None:
+def test_polynomial_and_mstep_keep_float32_throughout(traced_floats: Callable) -> None:
     """float32 in: every operation of the traced computation is float32 (no float64 identity or
     coefficient promotes it), float32 coefficients are accepted, and the msign passed is the
     one used."""
     m = jnp.asarray(low_rank((6, 4), 4, seed=52), dtype=jnp.float32)
     coefficients = np.array([0.5, -1.0, 0.25], dtype=np.float32)
     for fn in (lambda x: mc.singular_value_polynomial(x, coefficients), mc.mstep):
-        jaxpr = jax.make_jaxpr(fn)(m)
-        floats = {v.aval.dtype for eqn in jaxpr.jaxpr.eqns for v in eqn.outvars
-                  if jnp.issubdtype(v.aval.dtype, jnp.floating)}
+        floats = traced_floats(fn, m)
         assert floats == {jnp.dtype(jnp.float32)}, floats
         assert fn(m).dtype == jnp.float32
     used = []
@@ -574,7 +572,7 @@ def test_every_product_runs_at_highest_precision(run: Callable, jaxpr_equations:
 @pytest.mark.parametrize("hi", [1.0, 2.0])
 @pytest.mark.parametrize("method", mc.METHODS)
 def test_mclip_computes_in_the_input_precision(method: str, hi: float,
-                                              jaxpr_equations: Callable) -> None:
+                                              traced_floats: Callable) -> None:
     """float32 in: every value computed is float32 (under x64 a float64 identity, scale or
     working copy would promote the computation); bfloat16 in: bfloat16, and float32 where the
     library says so (the "svd" clip works on a float32 copy, Newton–Schulz takes the norm in
@@ -584,10 +582,8 @@ def test_mclip_computes_in_the_input_precision(method: str, hi: float,
     msign = None if method == "svd" else partial(polar.newton_schulz, table=mc.post_schedule(4))
     f32, bf16 = jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16)
     for dtype, allowed in ((f32, {f32}), (bf16, {bf16, f32})):
-        jaxpr = jax.make_jaxpr(lambda x: mc.mclip(x, hi=hi, method=method, msign=msign))(
-            jnp.asarray(a, dtype=dtype)).jaxpr
-        floats = {v.aval.dtype for e in jaxpr_equations(jaxpr) for v in e.outvars
-                  if jnp.issubdtype(v.aval.dtype, jnp.floating)}
+        floats = traced_floats(lambda x: mc.mclip(x, hi=hi, method=method, msign=msign),
+                               jnp.asarray(a, dtype=dtype))
         assert dtype in floats and floats <= allowed, (dtype, floats)
 
 

@@ -1013,7 +1013,7 @@ def test_svd_returns_a_tuple_and_singular_value_iterates_runs_in_float64() -> No
 
 @pytest.mark.parametrize("normalize", polar.NORMALIZATIONS)
 def test_newton_schulz_and_msign_compute_in_the_input_precision(normalize: str,
-                                                                jaxpr_equations: Callable) -> None:
+                                                                traced_floats: Callable) -> None:
     """float32 in: every value computed is float32 (under x64 a float64 norm, scale or working
     copy would promote it); bfloat16 in: bfloat16, and float32 for the norms and the SVD's
     working copy, never float64. And the SVD msign's rank threshold is float32's for a float32
@@ -1024,9 +1024,7 @@ def test_newton_schulz_and_msign_compute_in_the_input_precision(normalize: str,
     fns = (lambda x: polar.newton_schulz(x, table, normalize=normalize), polar.msign)
     for dtype, allowed in ((f32, {f32}), (bf16, {bf16, f32})):
         for fn in fns:
-            jaxpr = jax.make_jaxpr(fn)(jnp.asarray(m, dtype=dtype)).jaxpr
-            floats = {v.aval.dtype for e in jaxpr_equations(jaxpr) for v in e.outvars
-                      if jnp.issubdtype(v.aval.dtype, jnp.floating)}
+            floats = traced_floats(fn, jnp.asarray(m, dtype=dtype))
             assert dtype in floats and floats <= allowed, (dtype, floats)
     rank2 = jnp.asarray(m[:, :2] @ m[:2, :] / 3, dtype=jnp.float32)  # (6, 4) of rank 2
     assert 1e-9 < np.linalg.svd(np.asarray(rank2, dtype=np.float64), compute_uv=False)[2] < 1e-5
