@@ -243,12 +243,35 @@ def method_coefficients(
 PRECISIONS = ("highest", "high", "default")
 
 
+def _power_of_two(k: jax.Array, dtype: Any) -> jax.Array:
+    """``2**k`` exactly in the float32 or float64 ``dtype``, for integers ``|k| <`` its ``-minexp``."""
+    info = jnp.finfo(dtype)
+    bits = (k.astype(jnp.int64 if info.bits == 64 else jnp.int32) - info.minexp + 1) << info.nmant
+    return jax.lax.bitcast_convert_type(bits, dtype)
+
+
+def _inverse_norm(x: jax.Array, safety: float) -> jax.Array:
+    """``1/(safety·‖x‖_F)``, or ``1/safety`` for a zero ``x``, in float32 or float64.
+
+    The sum of squares is taken of ``x`` scaled by a power of two that brings its largest entry
+    into ``[½, 1)``, and the scale is applied to the reciprocal: so no square overflows or
+    underflows (the norm of a float32 matrix with entries of 1e30 or 1e-30 is right), and
+    wherever the unscaled sum neither overflows nor underflows the result is the same to the
+    bit, as scaling by a power of two is exact.
+    """
+    info = jnp.finfo(x.dtype)
+    _, e = jnp.frexp(jnp.max(jnp.abs(x)))
+    e = jnp.clip(e, info.minexp + 1, -info.minexp - 1)  # both 2^±e normal numbers
+    norm = jnp.sqrt(jnp.sum(jnp.square(x * _power_of_two(-e, x.dtype))))
+    return _power_of_two(-e, x.dtype) / (safety * jnp.where(norm > 0, norm, 1.0))
+
+
 def _newton_schulz_impl(
     m: jax.Array, table: jax.Array, safety: float, transpose: bool, precision: str, normalize: str
 ) -> jax.Array:
     x = m.T if transpose else m
-    wide = jnp.float32 if x.dtype == jnp.bfloat16 else x.dtype  # norms in float32 for bfloat16
-    norm = jnp.sqrt(jnp.sum(jnp.square(x.astype(wide))))
+    # norms in float32 for bfloat16 and float16
+    wide = jnp.float32 if x.dtype in (jnp.bfloat16, jnp.float16) else x.dtype
     table = table.astype(x.dtype)
     dot = partial(jnp.matmul, precision=precision)
 
@@ -271,12 +294,11 @@ def _newton_schulz_impl(
 
     if normalize == "frobenius":
         # a zero matrix stays zero (its norm is replaced by 1)
-        scale = 1.0 / (safety * jnp.where(norm > 0, norm, 1.0))
-        x, _ = jax.lax.scan(step, x * scale.astype(x.dtype), table)
+        x, _ = jax.lax.scan(step, x * _inverse_norm(x.astype(wide), safety).astype(x.dtype), table)
     else:
         # F-normalise first (keeps bfloat16 in range), then divide by the Schatten-p norm read off
         # the first step's Gram powers, which are rescaled instead of recomputed.
-        x = x * (1.0 / jnp.where(norm > 0, norm, 1.0)).astype(x.dtype)
+        x = x * _inverse_norm(x.astype(wide), 1.0).astype(x.dtype)
         gram_powers = powers(dot(x.T, x), max(table.shape[1] - 1, 2 if normalize == "schatten8" else 1))
         probe = gram_powers[0 if normalize == "schatten4" else 1].astype(wide)
         root = 2.0 if normalize == "schatten4" else 4.0
@@ -304,7 +326,9 @@ def newton_schulz(
     ``X₀ = M/(safety·‖M‖_F)``, then one step ``X ← X(c₁I + c₃XᵀX + c₅(XᵀX)² + …)`` per row
     ``(c₁, c₃, c₅, …)`` of the ``(steps, k)`` ``table`` (the rows as applied: see
     :func:`schedule_coefficients`; ``k = 3`` for quintics ``(a, b, c)``), in ``M``'s dtype (the
-    norm in float32 for bfloat16). A wide ``M`` is iterated transposed, so the Gram matrix is the
+    norm in float32 for bfloat16 and float16). The norm is taken of ``M`` scaled by a power of
+    two, so it neither overflows nor underflows: a float32 ``M`` with entries of 1e30 or 1e-30
+    gives the msign it gives at 1. A wide ``M`` is iterated transposed, so the Gram matrix is the
     smaller square. ``normalize="schatten4"`` or ``"schatten8"`` divides by the tighter norm
     ``‖σ‖₄`` or ``‖σ‖₈`` instead of ``‖σ‖₂ = ‖M‖_F`` (see :data:`NORMALIZATIONS`), computed from
     the Gram powers of the first step at no extra matrix product for ``k ≥ 3``. The matrix

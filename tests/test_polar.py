@@ -286,6 +286,30 @@ def test_newton_schulz_of_a_zero_matrix_is_zero(normalize: str) -> None:
         np.testing.assert_array_equal(out, np.zeros(shape))
 
 
+@pytest.mark.parametrize("normalize", ["frobenius", "schatten4", "schatten8"])
+@pytest.mark.parametrize(("dtype", "powers"), [
+    (jnp.float32, (-100, -80, 70, 100)),  # 2^±100 ≈ 1e±30: squares beyond float32's range
+    (jnp.bfloat16, (-100, -80, 70, 100)),
+    # float16 overflows at 65504 (entries of 300 have squares 1e5); below 6e-5 its entries
+    # are subnormal, so a scale of 2^-4 would already round some of them
+    (jnp.float16, (-2, 10)),
+])
+def test_newton_schulz_norm_neither_overflows_nor_underflows(
+    normalize: str, dtype: type, powers: tuple[int, ...], matrix_with_singular_values
+) -> None:
+    """M scaled by 2^j (exact) gives the same iterates to the bit: the norm is scale-free."""
+    m = matrix_with_singular_values(np.geomspace(0.05, 1.0, 8), 12, seed=3).astype(dtype)
+    table = polar.schedule_coefficients("polar_express", 5)[0]
+    ref = polar.newton_schulz(m, table, 1.01, normalize=normalize)
+    assert float(jnp.abs(ref.astype(jnp.float32)).max()) > 0.1
+    for j in powers:
+        scaled = m * jnp.asarray(2.0**j, dtype=dtype)
+        np.testing.assert_array_equal(scaled / jnp.asarray(2.0**j, dtype=dtype), m)  # exact
+        out = polar.newton_schulz(scaled, table, 1.01, normalize=normalize)
+        np.testing.assert_array_equal(np.asarray(out.astype(jnp.float32)),
+                                      np.asarray(ref.astype(jnp.float32)), err_msg=f"2^{j}")
+
+
 def test_newton_schulz_keeps_the_dtype_and_takes_bfloat16_norms_in_float32() -> None:
     m = jax.random.normal(jax.random.key(5), (6, 4), dtype=jnp.float32)
     assert polar.msign(m, "newton_schulz").dtype == jnp.float32
