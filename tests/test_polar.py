@@ -288,8 +288,9 @@ def test_newton_schulz_of_a_zero_matrix_is_zero(normalize: str) -> None:
 
 @pytest.mark.parametrize("normalize", ["frobenius", "schatten4", "schatten8"])
 @pytest.mark.parametrize(("dtype", "powers"), [
-    (jnp.float32, (-100, -80, 70, 100)),  # 2^±100 ≈ 1e±30: squares beyond float32's range
-    (jnp.bfloat16, (-100, -80, 70, 100)),
+    # 2^±100 ≈ 1e±30: squares out of range; at 2^-120 the smallest entries would be subnormal
+    (jnp.float32, (-100, -80, 70, 100, 120)),
+    (jnp.bfloat16, (-100, -80, 70, 100, 120)),
     # float16 overflows at 65504 (entries of 300 have squares 1e5); below 6e-5 its entries
     # are subnormal, so a scale of 2^-4 would already round some of them
     (jnp.float16, (-2, 10)),
@@ -308,6 +309,15 @@ def test_newton_schulz_norm_neither_overflows_nor_underflows(
         out = polar.newton_schulz(scaled, table, 1.01, normalize=normalize)
         np.testing.assert_array_equal(np.asarray(out.astype(jnp.float32)),
                                       np.asarray(ref.astype(jnp.float32)), err_msg=f"2^{j}")
+
+
+@pytest.mark.usefixtures("x64")
+def test_power_of_two_is_exact_over_the_normal_range() -> None:
+    for dtype, top in ((jnp.float32, 125), (jnp.float64, 1021)):
+        k = jnp.arange(-top, top + 1)
+        out = polar._power_of_two(k, dtype)
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(np.asarray(out, dtype=np.float64), np.ldexp(1.0, np.asarray(k)))
 
 
 def test_newton_schulz_keeps_the_dtype_and_takes_bfloat16_norms_in_float32() -> None:
