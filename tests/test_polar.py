@@ -792,6 +792,15 @@ def test_flat_default_follows_the_cushion() -> None:
     assert exact.coefficients[6] != paper.coefficients[6]
 
 
+def test_polar_express_coefficients_pass_flat_on() -> None:
+    for flat in (0.0, 0.5):
+        sched = polar.polar_express_schedule(0.2, 2, cushion=0.0, flat=flat)
+        rows = polar.polar_express_coefficients(0.2, 2, cushion=0.0, flat=flat)
+        assert rows == [tuple(float(c) for c in row) for row in sched.coefficients]
+    assert (polar.polar_express_coefficients(0.2, 2, cushion=0.0, flat=0.5)
+            != polar.polar_express_coefficients(0.2, 2, cushion=0.0, flat=0.0))
+
+
 def test_polar_express_coefficients_are_the_schedule_as_floats() -> None:
     kwargs = {"degree": 7, "cushion": 0.05, "flat": 1e-3, "dps": 30}
     rows = polar.polar_express_coefficients(1e-2, 3, **kwargs)
