@@ -261,9 +261,10 @@ def _inverse_norm(x: jax.Array, safety: float) -> jax.Array:
     """
     info = jnp.finfo(x.dtype)
     _, e = jnp.frexp(jnp.max(jnp.abs(x)))
-    e = jnp.clip(e, info.minexp + 1, -info.minexp - 1)  # both 2^±e normal numbers
-    norm = jnp.sqrt(jnp.sum(jnp.square(x * _power_of_two(-e, x.dtype))))
-    return _power_of_two(-e, x.dtype) / (safety * jnp.where(norm > 0, norm, 1.0))
+    e = jnp.clip(e, info.minexp + 1, -info.minexp - 1)  # 2^-e a normal number
+    down = _power_of_two(-e, x.dtype)
+    norm = jnp.sqrt(jnp.sum(jnp.square(x * down)))
+    return down / (safety * jnp.where(norm > 0, norm, 1.0))
 
 
 def _newton_schulz_impl(
