@@ -250,21 +250,28 @@ def _power_of_two(k: jax.Array, dtype: Any) -> jax.Array:
     return jax.lax.bitcast_convert_type(bits, dtype)
 
 
-def _inverse_norm(x: jax.Array, safety: float) -> jax.Array:
-    """``1/(safety·‖x‖_F)``, or ``1/safety`` for a zero ``x``, in float32 or float64.
+def _normalized(x: jax.Array, wide: Any, safety: float) -> jax.Array:
+    """``x/(safety·‖x‖_F)`` in ``x``'s dtype, the norm in ``wide`` (float32 or float64); a zero
+    ``x`` stays zero.
 
-    The sum of squares is taken of ``x`` scaled by a power of two that brings its largest entry
-    into ``[½, 1)``, and the scale is applied to the reciprocal: so no square overflows or
-    underflows (the norm of a float32 matrix with entries of 1e30 or 1e-30 is right), and
-    wherever the unscaled sum neither overflows nor underflows the result is the same to the
-    bit, as scaling by a power of two is exact.
+    ``x`` is first scaled by a power of two that brings its largest entry into ``[½, 1)`` (this
+    is exact), its sum of squares is taken there, and the scaled ``x`` is multiplied by the
+    reciprocal of that norm, which lies in ``[1/(safety·√n), 2/safety]``: so no square overflows
+    or underflows and no factor is subnormal (a float32 matrix with entries of 1e30, 1e-30 or
+    2^127 is normalised right, as is a float16 one with entries of 2^15). Wherever the direct
+    ``x · (1/(safety·‖x‖_F))``, its reciprocal rounded to ``x``'s dtype, has a normal reciprocal
+    the result is the same to the bit, as scaling by a power of two commutes with rounding.
     """
-    info = jnp.finfo(x.dtype)
-    _, e = jnp.frexp(jnp.max(jnp.abs(x)))
+    info = jnp.finfo(wide)
+    xw = x.astype(wide)
+    _, e = jnp.frexp(jnp.max(jnp.abs(xw)))
     e = jnp.clip(e, info.minexp + 1, -info.minexp - 1)  # 2^-e a normal number
-    down = _power_of_two(-e, x.dtype)
-    norm = jnp.sqrt(jnp.sum(jnp.square(x * down)))
-    return down / (safety * jnp.where(norm > 0, norm, 1.0))
+    scaled = xw * _power_of_two(-e, wide)
+    norm = jnp.sqrt(jnp.sum(jnp.square(scaled)))
+    inverse = 1.0 / (safety * jnp.where(norm > 0, norm, 1.0))
+    # one rounding into x's dtype, of a product that is exact in ``wide`` (the reciprocal as
+    # x's dtype rounds it, times the scaled entries: at most 2·11 significant bits for float16)
+    return (scaled * inverse.astype(x.dtype).astype(wide)).astype(x.dtype)
 
 
 def _newton_schulz_impl(
@@ -295,11 +302,11 @@ def _newton_schulz_impl(
 
     if normalize == "frobenius":
         # a zero matrix stays zero (its norm is replaced by 1)
-        x, _ = jax.lax.scan(step, x * _inverse_norm(x.astype(wide), safety).astype(x.dtype), table)
+        x, _ = jax.lax.scan(step, _normalized(x, wide, safety), table)
     else:
         # F-normalise first (keeps bfloat16 in range), then divide by the Schatten-p norm read off
         # the first step's Gram powers, which are rescaled instead of recomputed.
-        x = x * _inverse_norm(x.astype(wide), 1.0).astype(x.dtype)
+        x = _normalized(x, wide, 1.0)
         gram_powers = powers(dot(x.T, x), max(table.shape[1] - 1, 2 if normalize == "schatten8" else 1))
         probe = gram_powers[0 if normalize == "schatten4" else 1].astype(wide)
         root = 2.0 if normalize == "schatten4" else 4.0
