@@ -572,9 +572,17 @@ def _fit_impl(w0: jax.Array, lr: jax.Array, decay_step: jax.Array, decay: jax.Ar
         if bias_correction:
             return base
         t = count + 1  # optax's bias correction undone: the post's Adam has none
-        return base * (1 - b1**t) / jnp.sqrt(1 - b2**t)
+        return (base * (1 - b1**t) / jnp.sqrt(1 - b2**t)).astype(jnp.float32)
 
-    opt = optax.adam(rate, b1=b1, b2=b2, eps=0.0, eps_root=1e-20)
+    def eps_root(count: jax.Array) -> jax.Array:
+        # optax adds eps_root to the bias-corrected v/(1 − β₂ᵗ); undoing the correction through the
+        # rate leaves v + eps_root·(1 − β₂ᵗ) under the root, so this gives the post's v + 10⁻²⁰
+        if bias_correction:
+            return jnp.float32(1e-20)
+        return (1e-20 / (1 - b2 ** (count + 1))).astype(jnp.float32)
+
+    opt = optax.inject_hyperparams(optax.adam, static_args=("b1", "b2"), hyperparam_dtype=jnp.float32)(
+        rate, b1=b1, b2=b2, eps=0.0, eps_root=eps_root)
 
     def body(carry: tuple, _: None) -> tuple[tuple, jax.Array]:
         w, state = carry

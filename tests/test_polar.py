@@ -15,6 +15,7 @@ import re
 import warnings
 from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 
 import jax
 import jax.extend
@@ -588,6 +589,34 @@ def test_fit_coefficients_with_bias_correction_and_per_step_rows() -> None:
     assert fit.path.shape == (12, 2, 3)
     np.testing.assert_allclose(fit.coefficients, w, rtol=2e-5)
     np.testing.assert_array_equal(polar.fit_coefficients(init, 2, **args).coefficients, fit.coefficients)
+
+
+def test_fit_coefficients_keeps_eps_under_the_square_root() -> None:
+    """With k = 1 the loss is the error at the smallest grid point x = 10⁻⁴, whose gradient is
+    −(x, x³, x⁵) = −(10⁻⁴, 10⁻¹², 10⁻²⁰): for the last two coordinates v ≪ ε = 10⁻²⁰, so the steps
+    are ε-damped (about 10⁻³·lr and 10⁻¹¹·lr a step), where a bare m/√v would step by
+    (1 − β₁)/√(1 − β₂)·lr ≈ 3·lr. Before optax's eps_root was rescaled, the fit put 10⁻²⁰·(1 − β₂ᵗ)
+    under the root instead of 10⁻²⁰ and moved the second coordinate 20 times as far."""
+    args = {"iters": 5, "k": 1, "points": 10000, "lr": 1e-2, "decay_step": 10, "tol": 0.0, "steps": 1}
+    w, norms = _adam_reference(np.array([1.5, -0.5, 0.0]), decay=0.1, bias_correction=False, **args)
+    moved = np.abs(w - [1.5, -0.5, 0.0])
+    assert norms.max() < 1e-3  # never clipped: the gradients are the bare powers of x
+    assert moved[0] > 0.1 and moved[1] < 1e-3 and moved[2] < 1e-10
+    fit = polar.fit_coefficients([1.5, -0.5, 0.0], **args)
+    np.testing.assert_allclose(fit.coefficients[0], w, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.usefixtures("x64")
+def test_fit_coefficients_runs_in_float32_under_x64() -> None:
+    """Under x64 every array of the fit stays float32 (the grid, the losses, Adam's moments); the
+    only float64 values are scalars: optax's own bias corrections ``1 − β^t``, which it casts back."""
+    f32 = partial(jnp.asarray, dtype=jnp.float32)
+    jaxpr = jax.make_jaxpr(
+        lambda w, lr, decay_step, decay, tol: polar._fit(w, lr, decay_step, decay, tol, 3, 5, 64, 30, False)
+    )(f32([1.5, -0.5, 0.0]), f32(1e-3), jnp.asarray(10), f32(0.1), f32(0.1))
+    text = str(jaxpr)
+    assert "f32[64]" in text  # the grid, as the check below would see it
+    assert set(re.findall(r"f64\[[^\]]*\]", text)) == {"f64[]"}
 
 
 def test_fit_coefficients_defaults_are_the_posts() -> None:
