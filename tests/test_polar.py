@@ -596,7 +596,7 @@ def test_fit_coefficients_keeps_eps_under_the_square_root() -> None:
     −(x, x³, x⁵) = −(10⁻⁴, 10⁻¹², 10⁻²⁰): for the last two coordinates v ≪ ε = 10⁻²⁰, so the steps
     are ε-damped (about 10⁻³·lr and 10⁻¹¹·lr a step), where a bare m/√v would step by
     (1 − β₁)/√(1 − β₂)·lr ≈ 3·lr. Before optax's eps_root was rescaled, the fit put 10⁻²⁰·(1 − β₂ᵗ)
-    under the root instead of 10⁻²⁰ and moved the second coordinate 20 times as far."""
+    under the root instead of 10⁻²⁰ and moved the second coordinate 18 times as far."""
     args = {"iters": 5, "k": 1, "points": 10000, "lr": 1e-2, "decay_step": 10, "tol": 0.0, "steps": 1}
     w, norms = _adam_reference(np.array([1.5, -0.5, 0.0]), decay=0.1, bias_correction=False, **args)
     moved = np.abs(w - [1.5, -0.5, 0.0])
