@@ -29,6 +29,7 @@ The same trick gives any polynomial of the singular values (11006):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -51,6 +52,7 @@ __all__ = [
     "formula",
     "matmul_cost",
     "mclip",
+    "memoized_msign",
     "mstep",
     "post_schedule",
     "post_spectrum",
@@ -203,6 +205,33 @@ def _msign_arg(msign: Any) -> Callable[[jax.Array], jax.Array]:
         raise ValueError(f"msign must be a callable M ↦ msign(M) (or None for the exact SVD msign), "
                          f"got {type(msign).__name__}")
     return msign
+
+
+def memoized_msign(msign: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    """``msign`` computed once per distinct input: for comparisons that run several methods on one matrix.
+
+    Every formula method begins with ``msign(M)``, and two methods may share a later msign too
+    (``"denested"`` and ``"odd"`` both take ``msign(MᵀM − I)``). The returned callable stores each
+    result under the input's shape, dtype and SHA-256 digest of its bytes, and returns the stored
+    array for an input equal to an earlier one bit for bit: the same array ``msign`` would
+    return again, since it is deterministic. Inside a traced function (:func:`jax.jit`,
+    :func:`jax.vmap`) it calls ``msign`` each time. The store is never emptied: it keeps every
+    distinct input's result, so make a new one for each comparison.
+    """
+    if not callable(msign):
+        raise ValueError(f"msign must be a callable M ↦ msign(M), got {type(msign).__name__}")
+    store: dict[tuple[tuple[int, ...], str, bytes], jax.Array] = {}
+
+    def memoized(m: jax.Array) -> jax.Array:
+        if isinstance(m, jax.core.Tracer):
+            return msign(m)
+        host = np.asarray(m)
+        key = (host.shape, host.dtype.name, hashlib.sha256(host.tobytes()).digest())
+        if key not in store:
+            store[key] = msign(m)
+        return store[key]
+
+    return memoized
 
 
 def _batched(fn: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax.Array:

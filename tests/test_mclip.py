@@ -605,3 +605,51 @@ def test_svd_clip_and_the_rank_threshold() -> None:
     for method in ("svd", "general"):
         out = mc.mclip(jnp.zeros((5, 3)), lo=0.5, hi=1.0, method=method)
         np.testing.assert_array_equal(out, np.zeros((5, 3)))
+
+
+def test_memoized_msign_computes_each_distinct_input_once() -> None:
+    calls: list[tuple[tuple[int, ...], str]] = []
+
+    def counting(m: jax.Array) -> jax.Array:
+        calls.append((tuple(m.shape), m.dtype.name))
+        return polar.msign(m)
+
+    ms = mc.memoized_msign(counting)
+    a = jnp.asarray(low_rank((6, 4), 4, seed=60))
+    first = ms(a)
+    np.testing.assert_array_equal(first, polar.msign(a))
+    assert ms(jnp.array(a)) is first  # another array with the same bits: the stored result
+    assert ms(np.asarray(a)) is first
+    assert len(calls) == 1
+    ms(a.astype(jnp.float32))  # the same values in another dtype
+    ms(a.reshape(4, 6))  # the same bytes in another shape
+    ms(a.at[2, 3].set(np.nextafter(a[2, 3], np.inf)))  # one entry one ulp away
+    ms(-0.0 * jnp.zeros((6, 4)))  # -0 and +0 differ in their bits
+    ms(jnp.zeros((6, 4)))
+    assert calls[1:] == [((6, 4), "float32"), ((4, 6), "float64"), ((6, 4), "float64"),
+                         ((6, 4), "float64"), ((6, 4), "float64")]
+    assert ms(a) is first and len(calls) == 6
+
+
+def test_memoized_msign_in_the_methods_and_under_tracing() -> None:
+    calls: list[int] = []
+
+    def counting(m: jax.Array) -> jax.Array:
+        calls.append(1)
+        return polar.msign(m)
+
+    a = jnp.asarray(low_rank((9, 5), 5, seed=61))
+    ms = mc.memoized_msign(counting)
+    reference = {method: mc.mclip(a, method=method) for method in ("nested", "denested", "odd")}
+    for method, expected in reference.items():
+        np.testing.assert_array_equal(mc.mclip(a, method=method, msign=ms), expected)
+    assert len(calls) == 4  # msign(M), msign(M − S), msign(MᵀM − I), msign(MᵀM + I)
+    batch = jnp.stack([a, 2 * a])
+    np.testing.assert_array_equal(mc.mclip(batch, method="odd", msign=ms),
+                                  mc.mclip(batch, method="odd"))
+    assert len(calls) == 7  # under vmap every call goes through
+    jitted = jax.jit(lambda m: ms(m))
+    np.testing.assert_array_equal(jitted(a), polar.msign(a))
+    assert len(calls) == 8
+    with pytest.raises(ValueError, match=r"^msign must be a callable M ↦ msign\(M\), got NoneType$"):
+        mc.memoized_msign(None)
