@@ -290,9 +290,11 @@ def test_newton_schulz_of_a_zero_matrix_is_zero(normalize: str) -> None:
 @pytest.mark.parametrize("normalize", ["frobenius", "schatten4", "schatten8"])
 @pytest.mark.parametrize(("dtype", "powers"), [
     # 2^±100 ≈ 1e±30: squares out of range; at 2^-120 the smallest entries would be subnormal;
-    # at 2^126 and 2^127 the reciprocal of the norm is subnormal (XLA's CPU flushes it to zero)
-    (jnp.float32, (-100, -80, 70, 100, 120, 126, 127)),
-    (jnp.bfloat16, (-100, -80, 70, 100, 120, 126, 127)),
+    # at 2^126 and 2^127 the reciprocal of the norm is subnormal (XLA's CPU flushes it to zero);
+    # at 2^128 and 2^129 the largest entry (0.37 · 2^129 ≈ 2.5e38, float32's largest is 3.4e38)
+    # is 2^e/2 or more with e = 127, 128, and 2^-e is not a normal number: the scaling clips e
+    (jnp.float32, (-100, -80, 70, 100, 120, 126, 127, 128, 129)),
+    (jnp.bfloat16, (-100, -80, 70, 100, 120, 126, 127, 128, 129)),
     # float16 overflows at 65504 (entries of 300 have squares 1e5), and at 2^13 and 2^15 the
     # reciprocal of the norm is below its smallest normal 6e-5; below 6e-5 its entries are
     # subnormal, so a scale of 2^-4 would already round some of them
@@ -307,7 +309,8 @@ def test_newton_schulz_norm_neither_overflows_nor_underflows(
     ref = polar.newton_schulz(m, table, 1.01, normalize=normalize)
     assert float(jnp.abs(ref.astype(jnp.float32)).max()) > 0.1
     for j in powers:
-        scaled = m * jnp.asarray(2.0**j, dtype=dtype)
+        # by 2^j in two factors, each a normal number of the dtype
+        scaled = m * jnp.asarray(2.0 ** (j // 2), dtype=dtype) * jnp.asarray(2.0 ** (j - j // 2), dtype=dtype)
         # exact (checked in float64: XLA would divide by 2^127 as a product with 2^-127, subnormal)
         np.testing.assert_array_equal(np.asarray(scaled.astype(jnp.float32), np.float64) / 2.0**j,
                                       np.asarray(m.astype(jnp.float32), np.float64))
