@@ -581,7 +581,7 @@ def _fit_impl(w0: jax.Array, lr: jax.Array, decay_step: jax.Array, decay: jax.Ar
             return jnp.float32(1e-20)
         return (1e-20 / (1 - b2 ** (count + 1))).astype(jnp.float32)
 
-    opt = optax.inject_hyperparams(optax.adam, static_args=("b1", "b2"), hyperparam_dtype=jnp.float32)(
+    opt = optax.inject_hyperparams(optax.adam, static_args=("b1", "b2"))(
         rate, b1=b1, b2=b2, eps=0.0, eps_root=eps_root)
 
     def body(carry: tuple, _: None) -> tuple[tuple, jax.Array]:
