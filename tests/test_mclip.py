@@ -651,5 +651,6 @@ def test_memoized_msign_in_the_methods_and_under_tracing() -> None:
     jitted = jax.jit(lambda m: ms(m))
     np.testing.assert_array_equal(jitted(a), polar.msign(a))
     assert len(calls) == 8
-    with pytest.raises(ValueError, match=r"^msign must be a callable M ↦ msign\(M\), got NoneType$"):
-        mc.memoized_msign(None)
+    for bad, name in ((None, "NoneType"), ("svd", "str")):
+        with pytest.raises(ValueError, match=rf"^msign must be a callable M ↦ msign\(M\), got {name}$"):
+            mc.memoized_msign(bad)
