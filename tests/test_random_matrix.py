@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from fractions import Fraction
 
 import jax
@@ -104,6 +105,22 @@ def test_tracy_widom_defaults_are_40_nodes_and_50_points(beta: int) -> None:
     assert not np.array_equal(rm.tracy_widom_cdf(s, beta, nodes=12), rm.tracy_widom_cdf(s, beta))
     grid = np.array([[-2.0, 0.0], [1.0, 2.0]])
     assert rm.tracy_widom_cdf(grid, beta).shape == (2, 2)
+    # β defaults to 1 (the GOE) in every function
+    assert rm.tracy_widom_moments() == rm.tracy_widom_moments(1) != rm.tracy_widom_moments(2)
+    assert (rm.tracy_widom_mean(), rm.tracy_widom_variance()) == rm.tracy_widom_moments(1)
+
+
+def test_tracy_widom_cdf_is_float64_and_quiet_for_any_real_input() -> None:
+    """Float32 and integer s are read as the float64 numbers they are (the cut of the interval
+    included), and the Airy kernel's diagonal is its own formula, never a 0/0 that warns."""
+    s32 = np.array([-3.3, -0.7, 0.0, 2.9], dtype=np.float32)
+    for beta in (1, 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            exact = rm.tracy_widom_cdf(s32.astype(np.float64), beta)
+        np.testing.assert_array_equal(rm.tracy_widom_cdf(s32, beta), exact)
+        np.testing.assert_array_equal(rm.tracy_widom_cdf([-3, 0, 2], beta),
+                                      rm.tracy_widom_cdf(np.array([-3.0, 0.0, 2.0]), beta))
 
 
 # --- chi means, Gordon's bounds, edges --------------------------------------------------------
@@ -315,6 +332,22 @@ def test_golub_kahan_against_numpy(x64) -> None:
     zero = rm.golub_kahan(np.zeros((5, 3)), 3)
     np.testing.assert_array_equal(zero.alpha, 0.0)
     np.testing.assert_array_equal(zero.beta, 0.0)
+
+
+def test_draws_and_the_lanczos_start_do_not_depend_on_x64() -> None:
+    """The flat entries are drawn in float32 with or without x64, so the samples are the same
+    numbers; golub_kahan's start vector has W's dtype, so a float32 W stays float32."""
+    key = jax.random.key(5)
+    w = rm.random_matrix(key, 30, 12)
+    samples = rm.singular_value_samples(key, 5, 3, 20, dist="student_t3", method="svd")
+    bd = rm.golub_kahan(w, 6)
+    with jax.enable_x64(True):
+        np.testing.assert_array_equal(
+            rm.singular_value_samples(key, 5, 3, 20, dist="student_t3", method="svd"), samples)
+        bd64 = rm.golub_kahan(w, 6)
+    assert bd64.alpha.dtype == bd64.beta.dtype == jnp.float32
+    np.testing.assert_array_equal(bd64.alpha, bd.alpha)
+    np.testing.assert_array_equal(bd64.beta, bd.beta)
 
 
 def test_golub_kahan_and_extremes_against_svd(matrix_with_singular_values) -> None:
