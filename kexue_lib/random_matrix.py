@@ -763,7 +763,8 @@ def _largest_entry_expectation(n: int, m: int, h: object, kink: float | None = N
     ``a`` has distribution function ``F(y)^K`` (``K = n·m``, ``F`` that of ``|t₃|/√3``), so
     ``E h(a) = ∫₀¹ h(Q(u^{1/K})) du`` with ``Q`` the quantile of ``|t₃|/√3``; ``1 − u^{1/K}`` is
     formed with ``expm1`` so that no precision is lost for large ``K``. SciPy's ``quad``, on two
-    pieces split where ``a`` crosses ``kink`` (where ``h`` has a corner), if given.
+    pieces split where ``a`` crosses ``kink`` (where ``h`` has a corner), if given, each to an
+    estimated error of 1e-9, absolute or relative.
     """
     count = n * m
 
@@ -784,6 +785,7 @@ def largest_entry_mean(n: int, m: int) -> float:
 
     The tail ``P(|w| > y) ≈ 0.42/y³`` makes it grow like ``(n·m)^{1/3}``, faster than
     ``√n + √m``: the reason the spectral norm of such a matrix outgrows the Gaussian one.
+    An integral over the law of the maximum, by SciPy's ``quad`` to about 1e-9.
     """
     n, m = _check_shape(n, m)
     return _largest_entry_expectation(n, m, lambda a: a)
@@ -799,6 +801,7 @@ def largest_entry_prediction(n: int, m: int, *, statistic: str = "mean") -> floa
     ``"median"`` is ``g`` at the median of the largest entry (``g`` does not decrease), the
     robust version: ``σ_max`` of t₃ entries has no fourth moment, so Monte Carlo standard
     errors of its mean are unreliable, while order statistics give intervals for its median.
+    The mean is an integral by SciPy's ``quad`` to about 1e-9, the median a closed form.
     """
     n, m = _check_shape(n, m)
     validate.choice("statistic", statistic, ("mean", "median"))

@@ -59,6 +59,14 @@ def test_tracy_widom_moments_converged_in_the_discretisation(beta: int) -> None:
     assert abs(fine[1] - rm.tracy_widom_variance(beta)) < 1e-12
 
 
+@pytest.mark.parametrize("beta", [1, 2])
+def test_tracy_widom_cdf_has_14_digits_at_40_nodes(beta: int) -> None:
+    """The docstring's claim, against 120 nodes on s ∈ [−10, 14] (measured: 9.7e-15 for β = 1,
+    6.7e-15 for β = 2; the Airy kernel's interval taken twice as long gives 3.9e-14)."""
+    s = np.linspace(-10.0, 14.0, 49)
+    assert np.max(np.abs(rm.tracy_widom_cdf(s, beta) - rm.tracy_widom_cdf(s, beta, nodes=120))) < 1.5e-14
+
+
 def _painleve_cdfs(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """F₁, F₂ from the Hastings–McLeod solution of Painlevé II, integrated from s = 8 down.
 
