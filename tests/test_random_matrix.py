@@ -435,9 +435,10 @@ def test_bidiagonal_extremes_against_svd() -> None:
 def test_bidiagonal_extremes_signs_sizes_and_padding() -> None:
     # signs do not matter (σ of B and of |B| agree); one-by-one matrices are |α|
     assert rm.bidiagonal_extremes([-2.0], []) == (2.0, 2.0)
-    top, bottom = rm.bidiagonal_extremes(np.array([[-2.0], [0.5]]), np.zeros((2, 0)))
-    np.testing.assert_array_equal(top, [2.0, 0.5])
-    np.testing.assert_array_equal(bottom, [2.0, 0.5])
+    for empty in (np.zeros((2, 0)), []):  # r one-by-one matrices take any empty beta
+        top, bottom = rm.bidiagonal_extremes(np.array([[-2.0], [0.5]]), empty)
+        np.testing.assert_array_equal(top, [2.0, 0.5])
+        np.testing.assert_array_equal(bottom, [2.0, 0.5])
     a, b = np.array([-3.0, 0.2, 1.5]), np.array([-0.7, 2.0])
     s = np.linalg.svd(bidiagonal(a, b), compute_uv=False)
     top, bottom = rm.bidiagonal_extremes(a, b)
@@ -527,6 +528,13 @@ def test_methods_defaults_and_the_mc_summaries() -> None:
         float(v) for v in stats.mean_se(x))
     x = rm.singular_value_samples(key, 6, 4, 30, which="min")
     assert rm.smallest_singular_mc(key, 6, 4, 30) == tuple(float(v) for v in stats.mean_se(x))
+    # steps reach the Lanczos runs of both summaries (24 steps for σ_max, 80 for σ_min: each
+    # differs from the default 64 in the last digits)
+    args = {"dist": "rademacher", "method": "lanczos"}
+    for which, summary, steps in (("max", rm.spectral_norm_mc, 24), ("min", rm.smallest_singular_mc, 80)):
+        x = rm.singular_value_samples(key, 300, 100, 3, which=which, steps=steps, **args)
+        assert summary(key, 300, 100, 3, steps=steps, **args) == tuple(float(v) for v in stats.mean_se(x))
+        assert summary(key, 300, 100, 3, steps=steps, **args) != summary(key, 300, 100, 3, **args)
 
 
 def test_lanczos_reports_an_unconverged_ritz_value() -> None:
