@@ -528,6 +528,9 @@ def test_methods_defaults_and_the_mc_summaries() -> None:
         float(v) for v in stats.mean_se(x))
     x = rm.singular_value_samples(key, 6, 4, 30, which="min")
     assert rm.smallest_singular_mc(key, 6, 4, 30) == tuple(float(v) for v in stats.mean_se(x))
+    x = rm.singular_value_samples(key, 100, 70, 4, which="min", dist="uniform", method="svd")
+    assert rm.smallest_singular_mc(key, 100, 70, 4, dist="uniform", method="svd") == tuple(
+        float(v) for v in stats.mean_se(x))
     # steps reach the Lanczos runs of both summaries (24 steps for σ_max, 80 for σ_min: each
     # differs from the default 64 in the last digits)
     args = {"dist": "rademacher", "method": "lanczos"}
