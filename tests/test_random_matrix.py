@@ -336,6 +336,10 @@ def test_golub_kahan_against_numpy(x64) -> None:
     again = rm.golub_kahan(w, 8, key=jax.random.key(0))
     np.testing.assert_array_equal(default.alpha, again.alpha)
     np.testing.assert_array_equal(default.beta, again.beta)
+    # scaled by a power of two, every coefficient scales exactly (norms below 1 normalised too)
+    small = rm.golub_kahan(w * 2.0**-12, 8, key=key)
+    np.testing.assert_array_equal(small.alpha, bd.alpha * 2.0**-12)
+    np.testing.assert_array_equal(small.beta, bd.beta * 2.0**-12)
     # the zero matrix: every vector is exhausted at once, coefficients exactly 0 (no 0/0)
     zero = rm.golub_kahan(np.zeros((5, 3)), 3)
     np.testing.assert_array_equal(zero.alpha, 0.0)
@@ -454,6 +458,12 @@ def test_bidiagonal_extremes_signs_sizes_and_padding() -> None:
         np.testing.assert_allclose(top, s[:, 0], rtol=1e-13)
         bound = 50 * np.finfo(float).eps * (s[:, 0] / s[:, -1]) ** 2  # the documented precision
         assert np.all(np.abs(bottom / s[:, -1] - 1) <= np.maximum(bound, 1e-13))
+    # each row is computed alone: its padding and bisection do not depend on the other rows
+    a, b = rng.uniform(0.5, 2.0, (2, 7)), rng.uniform(0.5, 2.0, (2, 6))
+    a[1], b[1] = a[1] * 1e6, b[1] * 1e6
+    top, bottom = rm.bidiagonal_extremes(a, b)
+    for i in range(2):
+        assert (top[i], bottom[i]) == rm.bidiagonal_extremes(a[i], b[i])
     # a diagonal matrix whose smallest entry is last, first or in the middle
     for a in ([3.0, 2.0, 0.5], [0.5, 2.0, 3.0], [2.0, 0.5, 3.0]):
         top, bottom = rm.bidiagonal_extremes(a, [0.0, 0.0])
@@ -510,6 +520,11 @@ def test_bidiagonal_samples_are_the_documented_chi_model() -> None:
     rng = np.random.default_rng([int(x) for x in np.asarray(jax.random.key_data(key)).ravel()])
     np.testing.assert_allclose(rm.singular_value_samples(key, 7, 1, 20),
                                np.sqrt(rng.chisquare(np.full((20, 1), 7.0)))[:, 0], rtol=1e-14)
+    # 2^20 entries a chunk: 524 matrices of 2000 columns, then one more from the same stream
+    x = rm.singular_value_samples(key, 2100, 2000, 525, method="bidiagonal")
+    assert x.shape == (525,)
+    first = rm.singular_value_samples(key, 2100, 2000, 524, method="bidiagonal")
+    np.testing.assert_array_equal(x[:524], first)
 
 
 def test_methods_defaults_and_the_mc_summaries() -> None:
@@ -528,9 +543,10 @@ def test_methods_defaults_and_the_mc_summaries() -> None:
         float(v) for v in stats.mean_se(x))
     x = rm.singular_value_samples(key, 6, 4, 30, which="min")
     assert rm.smallest_singular_mc(key, 6, 4, 30) == tuple(float(v) for v in stats.mean_se(x))
-    x = rm.singular_value_samples(key, 100, 70, 4, which="min", dist="uniform", method="svd")
-    assert rm.smallest_singular_mc(key, 100, 70, 4, dist="uniform", method="svd") == tuple(
-        float(v) for v in stats.mean_se(x))
+    for which, summary in (("max", rm.spectral_norm_mc), ("min", rm.smallest_singular_mc)):
+        x = rm.singular_value_samples(key, 100, 70, 4, which=which, dist="uniform", method="svd")
+        expected = tuple(float(v) for v in stats.mean_se(x))
+        assert summary(key, 100, 70, 4, dist="uniform", method="svd") == expected
     # steps reach the Lanczos runs of both summaries (24 steps for σ_max, 80 for σ_min: each
     # differs from the default 64 in the last digits)
     args = {"dist": "rademacher", "method": "lanczos"}
