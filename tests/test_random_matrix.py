@@ -357,6 +357,8 @@ def test_draws_and_the_lanczos_start_do_not_depend_on_x64() -> None:
         np.testing.assert_array_equal(
             rm.singular_value_samples(key, 5, 3, 20, dist="student_t3", method="svd"), samples)
         bd64 = rm.golub_kahan(w, 6)
+        ext64 = rm.extreme_singular_values(w, 6)
+    assert tuple(map(float, ext64)) == tuple(map(float, rm.extreme_singular_values(w, 6)))
     assert bd64.alpha.dtype == bd64.beta.dtype == jnp.float32
     np.testing.assert_array_equal(bd64.alpha, bd.alpha)
     np.testing.assert_array_equal(bd64.beta, bd.beta)
@@ -391,6 +393,13 @@ def test_ritz_values_and_their_change_over_the_last_quarter(x64) -> None:
         assert abs(ext.change_min / abs(s0[-1] / s[-1] - 1) - 1) < 1e-9
         wide = rm.extreme_singular_values(w.T, k, key=key)  # a wide matrix is run transposed
         assert tuple(map(float, wide)) == tuple(map(float, ext))
+    # a square matrix is run as it is (W, not Wᵀ: another Krylov space from the same start)
+    sq = w[:20]
+    bd = rm.golub_kahan(sq, 8, key=key)
+    b = bidiagonal(np.asarray(bd.alpha), np.asarray(bd.beta)[:7])
+    s = np.linalg.svd(b, compute_uv=False)
+    ext = rm.extreme_singular_values(sq, 8, key=key)
+    assert ext.sigma_max == s[0] and abs(ext.sigma_min / s[-1] - 1) < 1e-13
 
 
 def test_extreme_singular_values_defaults_and_the_svd_switch() -> None:
@@ -458,6 +467,10 @@ def test_bidiagonal_extremes_signs_sizes_and_padding() -> None:
         np.testing.assert_allclose(top, s[:, 0], rtol=1e-13)
         bound = 50 * np.finfo(float).eps * (s[:, 0] / s[:, -1]) ** 2  # the documented precision
         assert np.all(np.abs(bottom / s[:, -1] - 1) <= np.maximum(bound, 1e-13))
+    # float32 and integer entries are read as the float64 numbers they are
+    a32, b32 = rng.uniform(0.5, 2.0, 7).astype(np.float32), rng.uniform(0.5, 2.0, 6).astype(np.float32)
+    assert rm.bidiagonal_extremes(a32, b32) == rm.bidiagonal_extremes(a32.astype(float), b32.astype(float))
+    assert rm.bidiagonal_extremes([3, 1], [2]) == rm.bidiagonal_extremes([3.0, 1.0], [2.0])
     # each row is computed alone: its padding and bisection do not depend on the other rows
     a, b = rng.uniform(0.5, 2.0, (2, 7)), rng.uniform(0.5, 2.0, (2, 6))
     a[1], b[1] = a[1] * 1e6, b[1] * 1e6
@@ -710,6 +723,8 @@ KEY_TEXT = "key must be a single JAX PRNG key (jax.random.key(seed) or jax.rando
          "beta must have shape (2, 2) to match alpha (2, 3), got (2, 1)"),
         (lambda: rm.bidiagonal_extremes(np.ones((2, 3)), np.ones(2)),
          "beta must have shape (2, 2) to match alpha (2, 3), got (2,)"),
+        (lambda: rm.bidiagonal_extremes(np.ones((2, 3)), np.ones(4)),  # not reshaped: only empty beta
+         "beta must have shape (2, 2) to match alpha (2, 3), got (4,)"),
         (lambda: rm.bidiagonal_extremes(np.ones((2, 2, 2)), np.ones((2, 2, 1))),
          "alpha must have shape (k,) or (r, k) with k >= 1, got (2, 2, 2)"),
         (lambda: rm.bidiagonal_extremes(np.ones((2, 0)), np.ones((2, 0))),
