@@ -286,6 +286,11 @@ def test_entries_are_transforms_of_one_gaussian(x64) -> None:
     w32 = rm.random_matrix(key, 40, 30)  # default: normal, float32
     assert w32.dtype == jnp.float32
     np.testing.assert_array_equal(w32, jax.random.normal(key, (40, 30), jnp.float32))
+    for dist in expected:  # float32 draws, every stream included, are the same under x64
+        w32 = rm.random_matrix(key, 40, 30, dist=dist)
+        assert w32.dtype == jnp.float32, dist
+        with jax.enable_x64(False):
+            np.testing.assert_array_equal(w32, rm.random_matrix(key, 40, 30, dist=dist), err_msg=dist)
 
 
 def test_random_matrix_moments_and_coupling() -> None:
@@ -493,7 +498,9 @@ def _draws(key: jax.Array, count: int, dist: str) -> np.ndarray:
     return np.concatenate(chunks)[:count]
 
 
-@pytest.mark.parametrize(("n", "m", "samples"), [(5, 3, 70), (3, 5, 70), (600, 800, 3)])
+# 262145 × 8: over 2^21 entries, so groups of 1
+@pytest.mark.parametrize(("n", "m", "samples"),
+                         [(5, 3, 70), (3, 5, 70), (600, 800, 3), (262145, 8, 2)])
 def test_svd_samples_are_the_documented_draws(n: int, m: int, samples: int) -> None:
     """Groups of g = min(64, 2^22 // (n m)) matrices (N ≥ M sorted), group i drawn from
     fold_in(key, i) and cut to size; σ from NumPy's SVD of each."""
