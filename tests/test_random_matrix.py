@@ -416,6 +416,7 @@ def test_extreme_singular_values_defaults_and_the_svd_switch() -> None:
     # steps = min(n, m): the whole Krylov space, so the SVD, with no change
     full = rm.extreme_singular_values(w, 80)
     assert float(full.change_max) == 0.0 and float(full.change_min) == 0.0
+    assert full.sigma_max.dtype == full.sigma_min.dtype == np.float64  # of a float32 W too
     assert abs(float(full.sigma_max) / exact[0] - 1) < 1e-6
     assert abs(float(full.sigma_min) / exact[-1] - 1) < 1e-6
     lanczos = rm.extreme_singular_values(w, 79)
@@ -518,6 +519,22 @@ def test_svd_samples_are_the_documented_draws(n: int, m: int, samples: int) -> N
         assert top.dtype == np.float64 and top.shape == (samples,)
         np.testing.assert_allclose(top, s[:, 0], rtol=2e-5, err_msg=dist)
         np.testing.assert_allclose(bottom, s[:, -1], rtol=2e-4, err_msg=dist)
+
+
+def test_lanczos_samples_start_from_the_documented_stream() -> None:
+    """Group g's start vectors are the normal stream of fold_in(fold_in(key, g), 2^31 − 1): four
+    steps, far from converged, so that σ_max depends on the start at the 1e-2 level."""
+    key, (n, m, samples, steps) = jax.random.key(21), (30, 20, 3, 4)
+    k = jax.random.fold_in(key, 0)  # one group: 64 matrices of 600 entries
+    w = _draws(k, 64 * n * m, "uniform").reshape(64, n, m)
+    v0 = _draws(jax.random.fold_in(k, 2**31 - 1), 64 * m, "normal").reshape(64, m)
+    expected = []
+    for i in range(samples):
+        alpha, beta = _golub_kahan_numpy(w[i].astype(np.float64), v0[i].astype(np.float64), steps)
+        expected.append(np.linalg.svd(bidiagonal(alpha, beta[: steps - 1]), compute_uv=False)[0])
+    top = rm.singular_value_samples(key, n, m, samples, dist="uniform", method="lanczos", steps=steps,
+                                    rtol=0.5)
+    np.testing.assert_allclose(top, expected, rtol=1e-5)
 
 
 def test_bidiagonal_samples_are_the_documented_chi_model() -> None:
