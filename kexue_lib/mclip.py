@@ -215,20 +215,20 @@ def memoized_msign(msign: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Arr
     result under the input's shape, dtype and SHA-256 digest of its bytes, and returns the stored
     array for an input equal to an earlier one bit for bit: the same array ``msign`` would
     return again, since it is deterministic. Inside a traced function (:func:`jax.jit`,
-    :func:`jax.vmap`) it calls ``msign`` each time. The store is never emptied: it keeps every
-    distinct input's result, so make a new one for each comparison.
+    :func:`jax.vmap`) it calls ``msign`` each time. ``msign`` is as in :func:`mclip` (``None`` for
+    the exact SVD msign). The store is never emptied: it keeps every distinct input's result,
+    so make a new one for each comparison.
     """
-    if not callable(msign):
-        raise ValueError(f"msign must be a callable M ↦ msign(M), got {type(msign).__name__}")
+    fn = _msign_arg(msign)
     store: dict[tuple[tuple[int, ...], str, bytes], jax.Array] = {}
 
     def memoized(m: jax.Array) -> jax.Array:
         if isinstance(m, jax.core.Tracer):
-            return msign(m)
+            return fn(m)
         host = np.asarray(m)
         key = (host.shape, host.dtype.name, hashlib.sha256(host.tobytes()).digest())
         if key not in store:
-            store[key] = msign(m)
+            store[key] = fn(m)
         return store[key]
 
     return memoized

@@ -651,6 +651,10 @@ def test_memoized_msign_in_the_methods_and_under_tracing() -> None:
     jitted = jax.jit(lambda m: ms(m))
     np.testing.assert_array_equal(jitted(a), polar.msign(a))
     assert len(calls) == 8
-    for bad, name in ((None, "NoneType"), ("svd", "str")):
-        with pytest.raises(ValueError, match=rf"^msign must be a callable M ↦ msign\(M\), got {name}$"):
+    for bad, name in ((1, "int"), ("svd", "str")):  # checked as mclip checks its msign
+        with pytest.raises(ValueError, match=rf"^msign must be a callable M ↦ msign\(M\) \(or None for the "
+                                             rf"exact SVD msign\), got {name}$"):
             mc.memoized_msign(bad)
+    exact = mc.memoized_msign(None)  # None: the exact SVD msign, as in mclip
+    assert exact(a) is exact(jnp.array(a))
+    np.testing.assert_array_equal(exact(a), polar.msign(a))
