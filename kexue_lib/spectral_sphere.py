@@ -729,7 +729,8 @@ def contraction_rate(tangent: ArrayLike, *, floor: float = 1e-12, skip: int = 2)
 
     ``|r|`` is ``exp`` of the least-squares slope of ``log|e_t|`` over the steps with
     ``|e_t| > floor`` after the first ``skip`` (transient) ones; its sign is that of the median
-    ratio ``e_{t+1}/e_t`` (negative: the error alternates in sign). Needs 3 such steps.
+    ratio ``e_{t+1}/e_t`` (negative: the error alternates in sign; a zero median counts as
+    positive). Needs 3 such steps.
     """
     e = np.asarray(tangent, dtype=np.float64)
     floor = validate.real("floor", floor, positive=True)
@@ -740,7 +741,7 @@ def contraction_rate(tangent: ArrayLike, *, floor: float = 1e-12, skip: int = 2)
     if keep.size < 3:
         raise ValueError(f"need 3 steps above floor {floor:g} after the first {skip}, got {keep.size}")
     rate = float(np.exp(np.polyfit(keep, np.log(np.abs(e[keep])), 1)[0]))
-    return rate * float(np.sign(np.median(e[keep][1:] / e[keep][:-1])))
+    return math.copysign(rate, float(np.median(e[keep][1:] / e[keep][:-1])))
 
 
 # --- The exact first-order problem for a twice-repeated top singular value --------------------

@@ -411,6 +411,17 @@ def test_minimize_dual_matches_the_fixed_point() -> None:
         assert abs(float(res.value) - float(run.objective[-1])) < 1e-12 * float(res.value)
 
 
+def test_minimize_dual_keeps_float32() -> None:
+    """A float32 problem is solved in float32 (result dtypes), to float32's precision."""
+    w, g = pair(seed=11)
+    theta = ss.normal_basis(w)
+    exact = ss.minimize_dual(g, theta)
+    res = ss.minimize_dual(g.astype(jnp.float32), theta.astype(jnp.float32), xtol=1e-7)
+    assert res.lam.dtype == res.value.dtype == res.grad.dtype == jnp.float32
+    assert abs(float(res.lam[0]) - float(exact.lam[0])) < 1e-4 * abs(float(exact.lam[0]))
+    assert abs(float(res.value) - float(exact.value)) < 1e-5 * float(exact.value)
+
+
 def test_minimize_dual_several_constraints_is_stationary() -> None:
     """Three constraints (the symmetric basis of a tie): the polished root of ∇f, to 1e-13."""
     w, g = tied_instance()
@@ -450,6 +461,11 @@ def test_spectral_sphere_step_is_the_direction_then_the_retraction() -> None:
     np.testing.assert_array_equal(
         ss.spectral_sphere_step(wf, g, 0.2, norm="frobenius", iters=7, solver="bracketed"),
         ss.retract(wf, phi, 0.2, "frobenius"))
+    # every other keyword reaches steepest_direction: Newton–Schulz's direction is not the SVD's
+    ns = {"method": "newton_schulz", "coeffs": "polar_express", "steps": 5}
+    phi, _ = ss.steepest_direction(w, g, 3, **ns)
+    np.testing.assert_array_equal(ss.spectral_sphere_step(w, g, 0.2, iters=3, **ns), ss.retract(w, phi, 0.2))
+    assert float(jnp.abs(phi - ss.steepest_direction(w, g, 3)[0]).max()) > 1e-6
 
 
 def test_descent_is_the_loop_of_its_steps() -> None:
@@ -674,6 +690,11 @@ def test_lower_tail_exponent_is_the_maximum_likelihood_formula() -> None:
     assert abs(beta - 0.5) < 1e-15 and abs(se - 0.5 / math.sqrt(3)) < 1e-15
     beta, se = ss.lower_tail_exponent([t0 * math.exp(-1.0), t0 * math.exp(-3.0)], t0)  # two suffice
     assert abs(beta - 0.5) < 1e-15 and abs(se - 0.5 / math.sqrt(2)) < 1e-15
+    # float32 samples are computed in float64, as exactly as the same numbers given in float64
+    x32 = np.float32(t0) * np.exp(-np.array([1.0, 2.0, 3.0, 0.1], dtype=np.float32))
+    beta, se = ss.lower_tail_exponent(x32, t0)
+    want = 4 / np.sum(np.log(t0 / x32.astype(np.float64)))
+    assert abs(beta - want) < 1e-15 * want and abs(se - want / 2) < 1e-15 * want
 
 
 def test_lower_tail_exponent_recovers_a_power_law() -> None:
@@ -701,6 +722,17 @@ def test_contraction_rate_skip_floor_and_sign() -> None:
     # steps at or below the floor are dropped (1e-12 by default), steps above it kept
     assert abs(ss.contraction_rate([9.0, -7.0, 0.5, 0.25, 0.125, 1e-12, 1e-12]) - 0.5) < 1e-14
     assert abs(ss.contraction_rate([9.0, -7.0, 0.5, 0.25, 0.125, 0.01, 0.01], floor=0.01) - 0.5) < 1e-14
+    # the sign is that of the median ratio e_{t+1}/e_t: −2 here (ratios −2, 1/2, median −3/4; the
+    # products e_{t+1}e_t, −2 and 2, have median 0), and alternating where ratios to the first
+    # step would not be (−2, 4, −8, 16: median 1)
+    assert abs(ss.contraction_rate([1.0, -2.0, -1.0], skip=0) + 1.0) < 1e-15
+    assert abs(ss.contraction_rate([1.0, -2.0, 4.0, -8.0, 16.0], skip=0) + 2.0) < 1e-14
+    # a zero median (ratios −1/2 and 1/2) counts as not alternating
+    assert abs(ss.contraction_rate([1.0, -0.5, -0.25], skip=0) - 0.5) < 1e-15
+    # float32 histories are fitted in float64
+    e32 = np.float32(0.3) * np.float32(0.7) ** np.arange(12, dtype=np.float32)
+    slope = np.polyfit(np.arange(2, 12), np.log(e32[2:].astype(np.float64)), 1)[0]
+    assert abs(ss.contraction_rate(e32) - math.exp(slope)) < 1e-15
     history = [9.0, -7.0, 0.5, 0.25, 0.125, 0.0625]
     assert abs(ss.contraction_rate(history, floor=0.1) - 0.5) < 1e-14
     assert abs(ss.contraction_rate(history) - 0.5) < 1e-14
