@@ -392,9 +392,9 @@ def minimize_dual(G: ArrayLike, thetas: ArrayLike, *, xtol: float = 1e-15) -> Du
     thetas = _check_thetas(G, thetas).astype(G.dtype)
     xtol = validate.real("xtol", xtol, positive=True)
 
-    def value_grad(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def value_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = _dual_value_grad(G, thetas, jnp.asarray(np.atleast_1d(x), dtype=G.dtype))
-        return np.asarray(value, dtype=np.float64), np.asarray(grad, dtype=np.float64)
+        return float(value), np.asarray(grad, dtype=np.float64)
 
     if thetas.shape[0] == 1:
         bound = 4 * float(polar.nuclear_norm(G)) / float(polar.nuclear_norm(thetas[0]))

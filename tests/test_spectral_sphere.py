@@ -379,7 +379,22 @@ def test_minimize_dual_one_constraint_closed_form() -> None:
     assert abs(float(fpp[0, 0]) - (1 / big_f - (x + 1) ** 2 / big_f**3)) < 1e-12
     # G = 0: f(λ) = |λ| ‖Θ‖_*, minimised at λ = 0
     zero = ss.minimize_dual(jnp.zeros((3, 2)), theta)
+    assert zero.lam.shape == zero.grad.shape == (1,)
     assert float(zero.lam[0]) == 0.0 and float(zero.value) == 0.0
+
+
+def test_minimize_dual_one_constraint_is_brentq_on_the_bracket() -> None:
+    """One constraint: Brent's method on f' over |λ| ≤ 4‖G‖_*/‖Θ‖_*, to the xtol given (a coarse
+    one, so that the bracket, the tolerance and the method all show in the answer)."""
+    w, g = pair(seed=5)
+    theta = ss.normal_basis(w)
+    bound = 4 * nuclear(g) / nuclear(theta[0])
+    for xtol in (1e-2, 1e-15):
+        want = so.brentq(lambda t: float(ss.dual_derivatives(g, theta, t)[1][0]), -bound, bound, xtol=xtol)
+        res = ss.minimize_dual(g, theta, xtol=xtol)
+        assert res.lam.shape == res.grad.shape == (1,)
+        assert abs(float(res.lam[0]) - want) < 1e-12 * abs(want)
+    assert abs(ss.minimize_dual(g, theta, xtol=1e-2).lam[0] - want) > 1e-6 * abs(want)  # xtol mattered
 
 
 def test_minimize_dual_one_constraint_far_root() -> None:
@@ -397,8 +412,12 @@ def test_minimize_dual_several_constraints_closed_form() -> None:
     g = _two_by_two(0.3, 2.0, -0.5, -1.2)
     thetas = jnp.zeros((2, 3, 2)).at[0, 0, 0].set(1.0).at[1, 1, 1].set(1.0)
     res = ss.minimize_dual(g, thetas)
+    assert res.lam.shape == res.grad.shape == (2,)
     assert abs(float(res.value) - 2.5) < 1e-10
     assert float(jnp.linalg.norm(res.grad)) < 1e-8
+    # the minimisers: x + y = 0 with |x| ≤ 1 (f² = (x + y)² + 6.25 where xy ≥ −1)
+    x, y = 0.3 + float(res.lam[0]), -1.2 + float(res.lam[1])
+    assert abs(x + y) < 1e-4 and abs(x) <= 1
 
 
 def test_minimize_dual_matches_the_fixed_point() -> None:
@@ -420,6 +439,22 @@ def test_minimize_dual_keeps_float32() -> None:
     assert res.lam.dtype == res.value.dtype == res.grad.dtype == jnp.float32
     assert abs(float(res.lam[0]) - float(exact.lam[0])) < 1e-4 * abs(float(exact.lam[0]))
     assert abs(float(res.value) - float(exact.value)) < 1e-5 * float(exact.value)
+
+
+def test_minimize_dual_evaluates_in_the_dtype_of_g(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every evaluation of the dual, in the search and after it, is in G's float32."""
+    seen = []
+    value_grad = ss._dual_value_grad
+
+    def spy(g: jax.Array, thetas: jax.Array, lam: jax.Array) -> tuple[jax.Array, jax.Array]:
+        seen.append((g.dtype, thetas.dtype, lam.dtype))
+        return value_grad(g, thetas, lam)
+
+    monkeypatch.setattr(ss, "_dual_value_grad", spy)
+    w, g = pair(seed=11)
+    ss.minimize_dual(g.astype(jnp.float32), ss.normal_basis(w), xtol=1e-6)
+    ss.minimize_dual(g.astype(jnp.float32), ss.normal_basis(w, k=2))
+    assert len(seen) > 10 and set(seen) == {(np.dtype(np.float32),) * 3}
 
 
 def test_minimize_dual_several_constraints_is_stationary() -> None:
