@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import types
 
 import jax
 import jax.numpy as jnp
@@ -468,6 +469,38 @@ def test_minimize_dual_several_constraints_is_stationary() -> None:
     assert abs(float(res.value) - float(run.objective[-1])) < 1e-13 * float(res.value)
     np.testing.assert_allclose(res.grad, jnp.einsum("inm,nm->i", thetas, msign(g + jnp.einsum(
         "i,inm->nm", res.lam, thetas))), atol=1e-14)
+
+
+def test_minimize_dual_several_constraints_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each stage alone: BFGS from the post's start to its gtol 1e-12 (which leaves ∇f ≈ 2e-9 on
+    this flat minimum; scipy's default 1e-5 leaves 1e-5), and Powell's polish to its tol 1e-14
+    (3e-16 from the start, where the default leaves 3e-14); a polish that makes ∇f worse is
+    discarded."""
+    w, g = tied_instance()
+    thetas = ss.normal_basis(w, k=2, symmetric=True)
+    gram = np.einsum("inm,jnm->ij", thetas, thetas)
+    post_start = np.linalg.solve(gram, -np.einsum("inm,nm->i", thetas, g))
+    minimize, root, starts = so.minimize, so.root, []
+
+    def bfgs(fun: object, x0: np.ndarray, **kwargs: object) -> so.OptimizeResult:
+        starts.append(np.array(x0))
+        return minimize(fun, x0, **kwargs)
+
+    def stay(fun: object, x0: np.ndarray, **kwargs: object) -> types.SimpleNamespace:
+        return types.SimpleNamespace(x=np.array(x0))
+
+    def worse(fun: object, x0: np.ndarray, **kwargs: object) -> types.SimpleNamespace:
+        return types.SimpleNamespace(x=np.array(x0) + 1.0)
+
+    monkeypatch.setattr(ss.so, "minimize", bfgs)
+    for polish in (stay, worse):
+        monkeypatch.setattr(ss.so, "root", polish)
+        res = ss.minimize_dual(g, thetas)
+        assert 1e-12 < float(jnp.abs(res.grad).max()) < 1e-7
+    np.testing.assert_allclose(starts, [post_start, post_start], rtol=1e-14)
+    monkeypatch.setattr(ss.so, "minimize", stay)
+    monkeypatch.setattr(ss.so, "root", root)
+    assert float(jnp.abs(ss.minimize_dual(g, thetas).grad).max()) < 5e-15
 
 
 # ----------------------------------------------------------------------------- steps and descent
