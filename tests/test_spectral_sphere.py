@@ -347,6 +347,19 @@ def test_dual_objective_is_the_nuclear_norm() -> None:
     assert abs(float(ss.dual_objective(g, thetas[0], 0.3)) - one) < 1e-13 * one
 
 
+def test_dual_functions_keep_float32() -> None:
+    """float32 G and Θ with a Python λ: f, ∇f and ∇²f in float32, to float32's precision."""
+    w, g = pair(8, 4, seed=4)
+    theta = ss.normal_basis(w)
+    g32, t32 = g.astype(jnp.float32), theta.astype(jnp.float32)
+    value = ss.dual_objective(g32, t32, 0.3)
+    assert value.dtype == jnp.float32
+    assert abs(float(value) - float(ss.dual_objective(g, theta, 0.3))) < 1e-5 * float(value)
+    for got, want in zip(ss.dual_derivatives(g32, t32, 0.3), ss.dual_derivatives(g, theta, 0.3), strict=True):
+        assert got.dtype == jnp.float32
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
+
+
 def test_dual_objective_is_differentiable_under_jit() -> None:
     w, g = pair()
     thetas = ss.normal_basis(w)
@@ -686,6 +699,12 @@ def test_relative_gap_and_gaussian_gaps(matrix_with_singular_values) -> None:
     expected = [1 - s[1] / s[0] for s in (np.linalg.svd(a, compute_uv=False) for a in mats)]
     np.testing.assert_allclose(gaps, expected, atol=1e-13)
     np.testing.assert_array_equal(ss.gaussian_top_gaps(key, 12, 6, 7), gaps)  # batch: memory only
+    # the smallest sizes accepted: a stack of one matrix, two singular values
+    np.testing.assert_allclose(ss.relative_gap(w[None]), [0.25], atol=1e-15)
+    small = ss.gaussian_top_gaps(key, 2, 3, 2)
+    s = [np.linalg.svd(np.asarray(jax.random.normal(k, (2, 3))), compute_uv=False)
+         for k in jax.random.split(key, 2)]
+    np.testing.assert_allclose(small, [1 - v[1] / v[0] for v in s], atol=1e-14)
 
 
 # ----------------------------------------------------------------------------- the tied first-order problem
@@ -924,6 +943,7 @@ W, G = jnp.ones((4, 3)), jnp.ones((4, 3))
          "data[0] must be an array of numbers, got str"),
         (lambda: ss.relative_gap(jnp.ones((3, 1))),
          "W must be a matrix (or a stack) with at least 2 singular values, got (3, 1)"),
+        (lambda: ss.relative_gap("W"), "W must be an array of numbers, got str"),
         (lambda: ss.relative_gap(jnp.ones(3)),
          "W must be a matrix (or a stack) with at least 2 singular values, got (3,)"),
         (lambda: ss.gaussian_top_gaps(jax.random.key(0), 5, 1, 3),
