@@ -596,6 +596,14 @@ def test_descent_converges_on_the_sphere() -> None:
     explicit = ss.descent(loss, w0, jnp.linspace(0.05, 0.0, 60), variant="sphere", norm="spectral",
                           iters=5, solver="fixed_point")
     np.testing.assert_array_equal(run.W, explicit.W)
+    # a square start is tall enough (n = m); one step is the documented step
+    def square_loss(x):
+        return 0.5 * jnp.sum((x - target[:12]) ** 2)
+
+    sq = w0[:12] / ss.sphere_norm(w0[:12])
+    one = ss.descent(square_loss, sq, jnp.array([0.1]))
+    np.testing.assert_allclose(one.W, ss.spectral_sphere_step(sq, jax.grad(square_loss)(sq), 0.1, iters=5),
+                               atol=1e-14)
 
 
 def test_projected_gradient_reaches_the_clipped_teacher(matrix_with_singular_values) -> None:
