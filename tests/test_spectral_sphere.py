@@ -604,6 +604,10 @@ def test_descent_converges_on_the_sphere() -> None:
     one = ss.descent(square_loss, sq, jnp.array([0.1]))
     np.testing.assert_allclose(one.W, ss.spectral_sphere_step(sq, jax.grad(square_loss)(sq), 0.1, iters=5),
                                atol=1e-14)
+    # a float32 start runs in float32, whatever the rates' dtype
+    f32 = ss.descent(square_loss, sq.astype(jnp.float32), jnp.array([0.1]))
+    assert f32.W.dtype == f32.norm.dtype == f32.trajectory.dtype == jnp.float32
+    np.testing.assert_allclose(f32.W, one.W, atol=1e-5)
 
 
 def test_projected_gradient_reaches_the_clipped_teacher(matrix_with_singular_values) -> None:
