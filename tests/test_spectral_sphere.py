@@ -697,6 +697,11 @@ def test_least_squares_problem_and_loss() -> None:
     assert default.X.dtype == jnp.float64
     assert abs(float(ss.sphere_norm(default.W_star)) - 1) < 1e-14
     np.testing.assert_array_equal(default.W0, ss.least_squares_problem(7, 256, 64, 32).W0)
+    f32 = ss.least_squares_problem(seed=1, samples=40, n=8, m=5, teacher_norm=1.5, dtype=jnp.float32)
+    assert {f32.X.dtype, f32.Y.dtype, f32.W_star.dtype, f32.W0.dtype} == {np.dtype(np.float32)}
+    teacher = np.asarray(jax.random.normal(kt, (ss.NORMAL_POOL,), dtype=jnp.float32)[:40], np.float64)
+    teacher = teacher.reshape(8, 5)
+    np.testing.assert_allclose(f32.W_star, 1.5 * teacher / np.linalg.norm(teacher, 2), rtol=1e-5, atol=1e-6)
 
 
 def test_relative_gap_and_gaussian_gaps(matrix_with_singular_values) -> None:
@@ -1008,3 +1013,26 @@ def test_tied_direction_refuses_an_untied_matrix(matrix_with_singular_values) ->
         ss.tied_direction(nearly, nearly, tie_tol=1e-7)
     g = jnp.asarray(np.random.default_rng(1).standard_normal((6, 3)))
     assert ss.tied_direction(nearly, g, tie_tol=2e-6).tangent < 1e-10  # tied within the tolerance
+
+
+def test_tied_pair_tolerances_at_their_edges() -> None:
+    """σ₁ − σ₂ ≤ τσ₁ is a tie, σ₂ − σ₃ ≤ τσ₁ a third tied value: both edges exactly (diagonal
+    matrices, whose singular values the SVD returns exactly), at σ₁ = 2 so that τσ₁ ≠ τ/σ₁."""
+
+    def diag(*s: float, dtype: type = jnp.float64) -> jax.Array:
+        return jnp.zeros((len(s) + 1, len(s)), dtype).at[np.arange(len(s)), np.arange(len(s))].set(
+            jnp.asarray(s, dtype))
+
+    assert ss._tied_pair(diag(2.0, 1.5, 0.5), 0.25)[0].shape == (4, 2)  # σ₁ − σ₂ = τσ₁: tied
+    with pytest.raises(ValueError, match="repeated exactly twice"):
+        ss._tied_pair(diag(2.0, 1.75, 1.25), 0.25)  # σ₂ − σ₃ = τσ₁: a third tied value
+    assert ss._tied_pair(diag(2.0, 1.75, 1.2), 0.25)[0].shape == (4, 2)
+    u, v = ss._tied_pair(diag(1.0, 1.0), 1e-10)  # two singular values in all
+    np.testing.assert_array_equal(np.abs(u), np.eye(3, 2))
+    np.testing.assert_array_equal(np.abs(v), np.eye(2))
+    with pytest.raises(ValueError, match="repeated exactly twice"):
+        ss._tied_pair(diag(1.0, 1.0, 1.0), 1e-10)
+    # the tolerance is applied in float64 to a float32 matrix: σ₁ − σ₂ = 2⁻¹⁰ exceeds τ = 2⁻¹⁰ − 2⁻⁴⁰
+    # (in float32, τ would round to 2⁻¹⁰)
+    with pytest.raises(ValueError, match="repeated exactly twice"):
+        ss._tied_pair(diag(1.0, 1 - 2.0**-10, 0.5, dtype=jnp.float32), 2.0**-10 - 2.0**-40)
