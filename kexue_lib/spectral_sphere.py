@@ -152,7 +152,7 @@ def normal_basis(
             if i == j:
                 basis.append(jnp.outer(u[:, i], v[:, i]))
             else:
-                basis.append((jnp.outer(u[:, i], v[:, j]) + jnp.outer(u[:, j], v[:, i])) / np.sqrt(2.0))
+                basis.append((jnp.outer(u[:, i], v[:, j]) + jnp.outer(u[:, j], v[:, i])) / math.sqrt(2.0))
     return jnp.stack(basis)
 
 
@@ -766,7 +766,7 @@ def _rotated(u2: jax.Array, v2: jax.Array, angle: jax.Array) -> tuple[jax.Array,
 def _angle_solve_impl(g: jax.Array, u2: jax.Array, v2: jax.Array, angle: jax.Array, iters: int) -> tuple:
     """Hold ``U₂z`` at 1 (``zᵀSz = 0``, ``zᵀSz⊥ = 0``): value, ``μ = z⊥ᵀSz⊥``, residual, Φ."""
     uz, vz, up, vp = _rotated(u2, v2, angle)
-    thetas = jnp.stack([jnp.outer(uz, vz), (jnp.outer(uz, vp) + jnp.outer(up, vz)) / np.sqrt(2.0)])
+    thetas = jnp.stack([jnp.outer(uz, vz), (jnp.outer(uz, vp) + jnp.outer(up, vz)) / math.sqrt(2.0)])
     res = _fixed_point(g, thetas, iters)
     mu = jnp.sum(jnp.outer(up, vp) * res.phi)
     return res.objective[-1], mu, jnp.abs(res.tangent[-1]).max(), res.phi
@@ -852,13 +852,13 @@ def tied_direction(
 
     def at_angle(angle: float, upper: float, lam: np.ndarray) -> TiedDirection:
         value, _mu, resid, phi = _angle_solve(g, u2, v2, jnp.asarray(angle, g.dtype), iters)
-        return TiedDirection(phi, float(value), conservative, upper, angle % np.pi, jnp.asarray(lam),
-                             s_eigs(phi), float(resid))
+        return TiedDirection(phi, float(value), conservative, upper, angle % np.pi,
+                             jnp.asarray(lam, g.dtype), s_eigs(phi), float(resid))
 
     e, q = np.linalg.eigh(lam0)
     if e[0] >= 0:  # case 1
-        return TiedDirection(r0.phi, conservative, conservative, conservative, math.nan, jnp.asarray(lam0),
-                             s_eigs(r0.phi), float(jnp.abs(r0.tangent[-1]).max()))
+        return TiedDirection(r0.phi, conservative, conservative, conservative, math.nan,
+                             jnp.asarray(lam0, g.dtype), s_eigs(r0.phi), float(jnp.abs(r0.tangent[-1]).max()))
     if float(s_eigs(polar.msign(g))[0]) < 0:  # case 2
 
         def value_grad(x: np.ndarray) -> tuple[float, np.ndarray]:

@@ -775,6 +775,56 @@ def test_tied_direction_is_feasible_and_optimal(matrix_with_singular_values) -> 
     assert cases == {"S = 0", "rank one", "Muon shrinks both"}  # every branch is exercised
 
 
+def _tied(seed: int, n: int = 20) -> tuple[jax.Array, jax.Array]:
+    """The instances of the test above: seed 2 is case 2 (rank one), seed 0 case 3."""
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((n, 10)))
+    v, _ = np.linalg.qr(rng.standard_normal((10, 10)))
+    w = jnp.asarray((u * np.r_[1.0, 1.0, np.linspace(0.8, 0.1, 8)]) @ v.T)
+    return w, jnp.asarray(np.random.default_rng(100 + seed).standard_normal((n, 10)))
+
+
+def test_rotated_bases() -> None:
+    u2, v2 = (jnp.asarray(np.linalg.qr(np.random.default_rng(s).standard_normal((5, 2)))[0]) for s in (1, 2))
+    c, s = math.cos(0.3), math.sin(0.3)
+    want = (u2 @ np.array([c, s]), v2 @ np.array([c, s]), u2 @ np.array([-s, c]), v2 @ np.array([-s, c]))
+    for got, exp in zip(ss._rotated(u2, v2, jnp.asarray(0.3)), want, strict=True):
+        np.testing.assert_allclose(got, exp, atol=1e-15)
+
+
+def test_tied_direction_reports_its_last_iterate() -> None:
+    """With 3 msign calls (far from converged): value and residual are those of the Φ returned,
+    the residual that of the unit constraints u_z v_zᵀ and (u_z v_⊥ᵀ + u_⊥ v_zᵀ)/√2 at θ."""
+    for seed in (2, 0):  # case 2, case 3
+        w, g = _tied(seed)
+        res = ss.tied_direction(w, g, iters=3)
+        phi = np.asarray(res.phi)
+        assert abs(float(np.sum(np.asarray(g) * phi)) - res.value) < 1e-13 * abs(res.value)
+        u2, v2 = (np.asarray(a) for a in _top_pair(w))
+        z, zp = np.array([math.cos(res.angle), math.sin(res.angle)]), np.array([-math.sin(res.angle),
+                                                                                 math.cos(res.angle)])
+        uz, vz, up, vp = u2 @ z, v2 @ z, u2 @ zp, v2 @ zp
+        resid = max(abs(uz @ phi @ vz), abs(uz @ phi @ vp + up @ phi @ vz) / math.sqrt(2))
+        assert 1e-6 < res.tangent and abs(res.tangent - resid) < 1e-9 * resid
+
+
+def test_tied_direction_defaults_square_and_float32() -> None:
+    w, g = _tied(0)  # case 3, where the grid is used
+    np.testing.assert_array_equal(ss.tied_direction(w, g).phi,
+                                  ss.tied_direction(w, g, iters=30, grid=16, tie_tol=1e-10).phi)
+    assert ss.tied_direction(w, g, iters=31).value != ss.tied_direction(w, g).value
+    assert ss.tied_direction(w, g, grid=17).value != ss.tied_direction(w, g).value
+    sq, gs = _tied(0, n=10)
+    res = ss.tied_direction(sq, gs)
+    assert res.tangent < 1e-10 and res.conservative <= res.value <= res.upper * (1 + 1e-12)
+    w, g = _tied(1)
+    exact = ss.tied_direction(w, g)
+    f32 = ss.tied_direction(w.astype(jnp.float32), g, tie_tol=1e-6)
+    assert f32.phi.dtype == f32.multiplier.dtype == jnp.float32
+    assert abs(f32.value - exact.value) < 1e-5 * exact.value
+    assert ss.normal_basis(w.astype(jnp.float32), k=2, symmetric=True).dtype == jnp.float32
+
+
 def _top_pair(w: jax.Array) -> tuple[jax.Array, jax.Array]:
     """The tied bases U₂, V₂ in which tied_direction expresses Λ and θ: those of polar.svd. A tied
     pair's bases are fixed only up to a common rotation, which another SVD driver may choose
