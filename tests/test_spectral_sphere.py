@@ -1074,8 +1074,10 @@ def test_tied_pair_tolerances_at_their_edges() -> None:
             jnp.asarray(s, dtype))
 
     assert ss._tied_pair(diag(2.0, 1.5, 0.5), 0.25)[0].shape == (4, 2)  # σ₁ − σ₂ = τσ₁: tied
-    with pytest.raises(ValueError, match="repeated exactly twice"):
-        ss._tied_pair(diag(2.0, 1.75, 1.25), 0.25)  # σ₂ − σ₃ = τσ₁: a third tied value
+    three = np.array([2.0, 1.75, 1.25])  # σ₂ − σ₃ = τσ₁: a third tied value; the message shows σ₁..σ₃
+    with pytest.raises(ValueError, match=message(f"W's top singular value must be repeated exactly twice "
+                                                 f"(to 0.25 relative), got σ₁, σ₂, σ₃ = {three}")):
+        ss._tied_pair(diag(*three, 0.5), 0.25)
     assert ss._tied_pair(diag(2.0, 1.75, 1.2), 0.25)[0].shape == (4, 2)
     u, v = ss._tied_pair(diag(1.0, 1.0), 1e-10)  # two singular values in all
     np.testing.assert_array_equal(np.abs(u), np.eye(3, 2))
