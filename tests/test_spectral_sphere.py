@@ -765,11 +765,12 @@ def test_tied_direction_is_feasible_and_optimal(matrix_with_singular_values) -> 
         # no angle of a grid does better
         grid = [ss._angle_solve(g, u2, v2, jnp.asarray(t), 40)[:2] for t in np.linspace(0, np.pi, 24)]
         assert max((float(v) for v, mu in grid if float(mu) >= 0), default=-np.inf) <= res.value + 1e-12
-        if np.linalg.eigvalsh(np.asarray(res.multiplier))[0] > 0:
+        if math.isnan(res.angle) and float(jnp.abs(res.multiplier).max()) > 0:  # case 1 (Λ₀ ⪰ 0)
             cases.add("S = 0")
         elif float(jnp.abs(res.multiplier).max()) > 0:
             cases.add("rank one")
-            assert abs(res.upper - res.value) < 1e-11 * res.value  # certified optimal
+            # certified optimal (L-BFGS-B's gtol 1e-13 and ftol 1e-16: at scipy's defaults, 2e-11)
+            assert abs(res.upper - res.value) < 1e-14 * res.value
         else:
             cases.add("Muon shrinks both")
     assert cases == {"S = 0", "rank one", "Muon shrinks both"}  # every branch is exercised
@@ -795,17 +796,54 @@ def test_rotated_bases() -> None:
 def test_tied_direction_reports_its_last_iterate() -> None:
     """With 3 msign calls (far from converged): value and residual are those of the Φ returned,
     the residual that of the unit constraints u_z v_zᵀ and (u_z v_⊥ᵀ + u_⊥ v_zᵀ)/√2 at θ."""
-    for seed in (2, 0):  # case 2, case 3
+    for seed in (2, 0, 3):  # case 2, case 3, case 1
         w, g = _tied(seed)
         res = ss.tied_direction(w, g, iters=3)
         phi = np.asarray(res.phi)
         assert abs(float(np.sum(np.asarray(g) * phi)) - res.value) < 1e-13 * abs(res.value)
         u2, v2 = (np.asarray(a) for a in _top_pair(w))
+        block = u2.T @ phi @ v2
+        np.testing.assert_allclose(res.s_eigenvalues, np.linalg.eigvalsh((block + block.T) / 2), atol=1e-13)
+        if seed == 3:  # S = 0 is optimal: the value is the conservative one, the residual that of S = 0
+            assert math.isnan(res.angle) and res.value == res.conservative == res.upper
+            thetas = np.asarray(ss.normal_basis(w, k=2, symmetric=True))
+            resid = float(np.abs(np.einsum("inm,nm->i", thetas, phi)).max())
+            assert 1e-6 < res.tangent and abs(res.tangent - resid) < 1e-9 * resid
+            continue
         z, zp = np.array([math.cos(res.angle), math.sin(res.angle)]), np.array([-math.sin(res.angle),
                                                                                  math.cos(res.angle)])
         uz, vz, up, vp = u2 @ z, v2 @ z, u2 @ zp, v2 @ zp
         resid = max(abs(uz @ phi @ vz), abs(uz @ phi @ vp + up @ phi @ vz) / math.sqrt(2))
         assert 1e-6 < res.tangent and abs(res.tangent - resid) < 1e-9 * resid
+
+
+def test_tied_direction_rank_one_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Case 2's search starts from the top eigenpair of the S = 0 multiplier Λ₀ (a = its eigenvalue,
+    θ its eigenvector's angle) with a ≥ 0; in float32, every kernel call is in float32."""
+    w, g = _tied(2)
+    lam = np.asarray(ss.solve_fixed_point(g, ss.normal_basis(w, k=2, symmetric=True), 30).lam)
+    e, q = np.linalg.eigh([[lam[0], lam[1] / math.sqrt(2)], [lam[1] / math.sqrt(2), lam[2]]])
+    minimize, calls, dtypes = so.minimize, [], set()
+
+    def lbfgsb(fun: object, x0: np.ndarray, **kwargs: object) -> so.OptimizeResult:
+        calls.append((np.array(x0), kwargs["bounds"]))
+        return minimize(fun, x0, **kwargs)
+
+    def spy(kernel: object) -> object:
+        def call(*args: jax.Array, **kwargs: object) -> object:
+            dtypes.update(a.dtype for a in args if isinstance(a, jax.Array))
+            return kernel(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(ss.so, "minimize", lbfgsb)
+    ss.tied_direction(w, g)
+    (x0, bounds), = calls
+    np.testing.assert_allclose(x0, [e[1], math.atan2(q[1, 1], q[0, 1])], rtol=1e-10)
+    assert [tuple(b) for b in bounds] == [(0.0, None), (None, None)]
+    for name in ("_rank_one_dual", "_angle_solve", "_fixed_point"):
+        monkeypatch.setattr(ss, name, spy(getattr(ss, name)))
+    res = ss.tied_direction(w.astype(jnp.float32), g.astype(jnp.float32), tie_tol=1e-6)
+    assert len(calls) == 2 and dtypes == {np.dtype(np.float32)} and float(jnp.abs(res.multiplier).max()) > 0
 
 
 def test_tied_direction_defaults_square_and_float32() -> None:
