@@ -846,6 +846,54 @@ def test_tied_direction_rank_one_search(monkeypatch: pytest.MonkeyPatch) -> None
     assert len(calls) == 2 and dtypes == {np.dtype(np.float32)} and float(jnp.abs(res.multiplier).max()) > 0
 
 
+def test_tied_direction_angle_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Case 3: the value on 16 angles kπ/16, Brent's bounded search on the two cells around the
+    best to xatol 1e-10 (a stationary value), the grid's angle kept where Brent does worse, and
+    S = 0 where no angle beats it (angles where μ < 0 count as S = 0's value)."""
+    w, g = _tied(0)
+    step = math.pi / 16
+    angle_solve, angles = ss._angle_solve, []
+
+    def record(g: jax.Array, u2: jax.Array, v2: jax.Array, angle: jax.Array, iters: int) -> tuple:
+        angles.append(float(angle))
+        return angle_solve(g, u2, v2, angle, iters)
+
+    monkeypatch.setattr(ss, "_angle_solve", record)
+    res = ss.tied_direction(w, g)
+    np.testing.assert_allclose(angles[:16], np.arange(16) * step, atol=1e-15)
+    best = int(np.argmax([float(angle_solve(g, *_top_pair(w), jnp.asarray(a), 30)[0]) for a in angles[:16]]))
+    assert all((best - 1) * step <= a <= (best + 1) * step for a in angles[16:])
+    u2, v2 = _top_pair(w)
+    near = [float(angle_solve(g, u2, v2, jnp.asarray(res.angle + h), 30)[0]) for h in (-1e-5, 1e-5)]
+    assert abs(near[1] - near[0]) < 1e-11 < res.value - res.conservative  # stationary, and better than S = 0
+
+    def infeasible_on(on_grid_only: bool) -> object:
+        def solve(g: jax.Array, u2: jax.Array, v2: jax.Array, angle: jax.Array, iters: int) -> tuple:
+            value, mu, resid, phi = angle_solve(g, u2, v2, angle, iters)
+            k = float(angle) / step
+            return value, (-1.0 if abs(k - round(k)) < 1e-9 or not on_grid_only else mu), resid, phi
+        return solve
+
+    monkeypatch.setattr(ss, "_angle_solve", infeasible_on(True))  # only Brent's angles are feasible
+    brent = ss.tied_direction(w, g)
+    assert not math.isnan(brent.angle) and brent.value > brent.conservative
+    monkeypatch.setattr(ss, "_angle_solve", infeasible_on(False))  # no angle is feasible: S = 0
+    zero = ss.tied_direction(w, g, iters=3)  # unconverged, so that the last iterate shows
+    s0 = ss.solve_fixed_point(g, ss.normal_basis(w, k=2, symmetric=True), 3)
+    assert ss.tied_direction(w.astype(jnp.float32), g, tie_tol=1e-6).multiplier.dtype == jnp.float32
+    np.testing.assert_allclose(zero.phi, s0.phi, atol=1e-14)
+    assert zero.value == zero.conservative and abs(zero.value - float(s0.objective[-1])) < 1e-13 * zero.value
+    assert abs(zero.upper - nuclear(g)) < 1e-13 * zero.upper and math.isnan(zero.angle)
+    assert zero.multiplier.shape == (2, 2) and zero.multiplier.dtype == g.dtype and not zero.multiplier.any()
+    block = np.asarray(u2).T @ np.asarray(zero.phi) @ np.asarray(v2)
+    np.testing.assert_allclose(zero.s_eigenvalues, np.linalg.eigvalsh((block + block.T) / 2), atol=1e-13)
+    assert abs(zero.tangent - float(jnp.abs(s0.tangent[-1]).max())) < 1e-12 * zero.tangent
+    monkeypatch.setattr(ss, "_angle_solve", angle_solve)
+    monkeypatch.setattr(ss.so, "minimize_scalar", lambda fun, bounds, **kw: types.SimpleNamespace(
+        x=bounds[0], fun=fun(bounds[0])))  # Brent "finds" the cell's edge, worse than the grid
+    assert abs(ss.tied_direction(w, g).angle - best * step) < 1e-15
+
+
 def test_tied_direction_defaults_square_and_float32() -> None:
     w, g = _tied(0)  # case 3, where the grid is used
     np.testing.assert_array_equal(ss.tied_direction(w, g).phi,
