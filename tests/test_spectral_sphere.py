@@ -274,6 +274,13 @@ def test_newton_schulz_inside_the_solver() -> None:
     exact, _ = ss.steepest_direction(w, g, 10)
     approx, _ = ss.steepest_direction(w, g, 10, method="newton_schulz", coeffs="polar_express", steps=8)
     np.testing.assert_allclose(approx, exact, atol=1e-6)
+    # a schedule other than the default reaches msign: Jordan's quintic, 5 steps (no safety factor)
+    run = ss.solve_fixed_point(g, theta, 2, method="newton_schulz", coeffs="jordan")
+    z = g + float(run.lam_history[1, 0]) * theta
+    np.testing.assert_allclose(run.phi, polar.msign(z, "newton_schulz", coeffs="jordan"), atol=1e-13)
+    jordan, _ = ss.steepest_direction(w, g, 2, method="newton_schulz", coeffs="jordan")
+    np.testing.assert_allclose(jordan, run.phi, atol=1e-13)  # w is tall
+    assert float(jnp.abs(jordan - ss.steepest_direction(w, g, 2, method="newton_schulz")[0]).max()) > 1e-3
 
 
 def test_direction_is_tangent_unit_and_optimal() -> None:
@@ -329,6 +336,7 @@ def test_tied_top_singular_value_both_bases() -> None:
         assert lam.shape == (count,)
         np.testing.assert_allclose(jnp.einsum("inm,nm->i", thetas, phi), 0.0, atol=1e-12)
         assert abs(float(ss.dual_objective(g, thetas, lam)) - float(jnp.sum(g * phi))) < 1e-10
+    assert ss.steepest_direction(w, g, 2, k=2)[1].shape == (2,)  # symmetric=False by default
     # the symmetric constraints keep the tied singular values at 1 to first order
     err = [float(ss.sphere_norm(w - e * phi)) - 1 for e in (1e-4, 1e-3)]
     assert 80 < err[1] / err[0] < 120  # quadratic: ×100 for ×10 in η
@@ -650,6 +658,8 @@ def test_random_pair_is_the_posts_instance() -> None:
     np.testing.assert_array_equal(g, jax.random.normal(k2, (200, 200), dtype=jnp.float64) / np.sqrt(200))
     w32, g32 = ss.random_pair(6, 4, seed=0, dtype=jnp.float32)
     assert w32.dtype == g32.dtype == jnp.float32
+    _w, g32 = ss.random_pair(200, 200, seed=4, dtype=jnp.float32)  # the direct draw in float32 too
+    np.testing.assert_array_equal(g32, jax.random.normal(k2, (200, 200), dtype=jnp.float32) / math.sqrt(200))
 
 
 def test_float64_instances_need_x64() -> None:
@@ -672,6 +682,11 @@ def test_random_tangent_is_a_projected_normalised_gaussian() -> None:
     one = ss.random_tangent(key, thetas[0], 2)  # a single matrix is one constraint
     assert one.shape == (2, 10, 5)
     np.testing.assert_allclose(np.einsum("knm,nm->k", one, thetas[0]), 0.0, atol=1e-13)
+    f32 = ss.random_tangent(key, thetas.astype(np.float32), 3)  # drawn and projected in float32
+    assert f32.dtype == jnp.float32
+    x = np.asarray(jax.random.normal(jax.random.split(key, 3)[0], (10, 5), dtype=jnp.float32), np.float64)
+    x = x - np.einsum("i,inm->nm", np.linalg.lstsq(flat.T, x.ravel(), rcond=None)[0], thetas)
+    np.testing.assert_allclose(f32[0], x / np.linalg.norm(x, 2), atol=1e-5)
 
 
 def test_least_squares_problem_and_loss() -> None:
@@ -1079,6 +1094,7 @@ W, G = jnp.ones((4, 3)), jnp.ones((4, 3))
         (lambda: ss.random_tangent(0, W, 3),
          "key must be a single JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), got int"),
         (lambda: ss.random_tangent(jax.random.key(0), W, 0), "count must be >= 1, got 0"),
+        (lambda: ss.random_tangent(jax.random.key(0), "W", 1), "thetas must be an array of numbers, got str"),
         (lambda: ss.random_tangent(jax.random.key(0), jnp.ones(3), 1),
          "thetas must be one matrix or a (count, n, m) stack, got (3,)"),
         (lambda: ss.least_squares_problem(teacher_norm=0.0), "teacher_norm must be > 0, got 0.0"),
