@@ -271,6 +271,15 @@ def test_newton_schulz_inside_the_solver() -> None:
     assert table.shape == (8, 3) and safety == 1.01
     np.testing.assert_array_equal(table[5:], np.tile([1.0, 0.0, 0.0], (3, 1)))
     assert ss._ns_table("svd", None, None, jnp.float64) == (None, 1.0)
+    assert ss._ns_table("newton_schulz", 5, "polar_express", jnp.float32)[0].dtype == jnp.float32
+    # float32 in, float32 throughout; a square G is tall enough; 10 msign calls by default
+    f32 = ss.solve_fixed_point(g.astype(jnp.float32), theta.astype(jnp.float32), method="newton_schulz")
+    assert f32.phi.dtype == f32.lam.dtype == f32.objective.dtype == jnp.float32
+    assert f32.objective.shape == (10,)
+    np.testing.assert_allclose(f32.phi, ss.solve_fixed_point(g, theta, method="newton_schulz").phi, atol=1e-5)
+    square = ss.solve_fixed_point(g[:12], theta[:12], 20)
+    assert square.phi.shape == (12, 12)
+    assert abs(float(square.tangent[-1, 0])) < 1e-3 * abs(float(square.tangent[0, 0]))
     exact, _ = ss.steepest_direction(w, g, 10)
     approx, _ = ss.steepest_direction(w, g, 10, method="newton_schulz", coeffs="polar_express", steps=8)
     np.testing.assert_allclose(approx, exact, atol=1e-6)
