@@ -1104,6 +1104,7 @@ W, G = jnp.ones((4, 3)), jnp.ones((4, 3))
          "key must be a single JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)), got int"),
         (lambda: ss.random_tangent(jax.random.key(0), W, 0), "count must be >= 1, got 0"),
         (lambda: ss.random_tangent(jax.random.key(0), "W", 1), "thetas must be an array of numbers, got str"),
+        (lambda: ss.solve_fixed_point(G, "W"), "thetas must be an array of numbers, got str"),
         (lambda: ss.random_tangent(jax.random.key(0), jnp.ones(3), 1),
          "thetas must be one matrix or a (count, n, m) stack, got (3,)"),
         (lambda: ss.least_squares_problem(teacher_norm=0.0), "teacher_norm must be > 0, got 0.0"),
