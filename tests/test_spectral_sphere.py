@@ -144,6 +144,10 @@ def test_normal_basis_rotation_rotates_the_singular_pairs() -> None:
     ss.normal_basis(w, k=2, rotation=r + 1e-14)
     with pytest.raises(ValueError, match=message("rotation must be orthogonal (RᵀR = I)")):
         ss.normal_basis(w, k=2, rotation=r + 1e-11)
+    # float32: the rotation in float32, orthogonal to float32's 1e3 eps (1e-6 off is accepted)
+    f32 = ss.normal_basis(w.astype(np.float32), k=2, rotation=r + 1e-6)
+    assert f32.dtype == jnp.float32
+    np.testing.assert_allclose(f32, ss.normal_basis(w, k=2, rotation=r), atol=1e-5)
 
 
 def test_power_theta_is_power_iteration_to_sqrt_eps() -> None:
