@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import types
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -465,19 +466,9 @@ def test_minimize_dual_matches_the_fixed_point() -> None:
         assert abs(float(res.value) - float(run.objective[-1])) < 1e-12 * float(res.value)
 
 
-def test_minimize_dual_keeps_float32() -> None:
-    """A float32 problem is solved in float32 (result dtypes), to float32's precision."""
-    w, g = pair(seed=11)
-    theta = ss.normal_basis(w)
-    exact = ss.minimize_dual(g, theta)
-    res = ss.minimize_dual(g.astype(jnp.float32), theta.astype(jnp.float32), xtol=1e-7)
-    assert res.lam.dtype == res.value.dtype == res.grad.dtype == jnp.float32
-    assert abs(float(res.lam[0]) - float(exact.lam[0])) < 1e-4 * abs(float(exact.lam[0]))
-    assert abs(float(res.value) - float(exact.value)) < 1e-5 * float(exact.value)
-
-
-def test_minimize_dual_evaluates_in_the_dtype_of_g(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every evaluation of the dual, in the search and after it, is in G's float32."""
+def test_minimize_dual_keeps_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A float32 problem is solved in float32: every evaluation of the dual, in the search and
+    after it, and the result, to float32's precision."""
     seen = []
     value_grad = ss._dual_value_grad
 
@@ -485,11 +476,16 @@ def test_minimize_dual_evaluates_in_the_dtype_of_g(monkeypatch: pytest.MonkeyPat
         seen.append((g.dtype, thetas.dtype, lam.dtype))
         return value_grad(g, thetas, lam)
 
-    monkeypatch.setattr(ss, "_dual_value_grad", spy)
     w, g = pair(seed=11)
-    ss.minimize_dual(g.astype(jnp.float32), ss.normal_basis(w), xtol=1e-6)
+    theta = ss.normal_basis(w)
+    exact = ss.minimize_dual(g, theta)
+    monkeypatch.setattr(ss, "_dual_value_grad", spy)
+    res = ss.minimize_dual(g.astype(jnp.float32), theta.astype(jnp.float32), xtol=1e-7)
     ss.minimize_dual(g.astype(jnp.float32), ss.normal_basis(w, k=2))
     assert len(seen) > 10 and set(seen) == {(np.dtype(np.float32),) * 3}
+    assert res.lam.dtype == res.value.dtype == res.grad.dtype == jnp.float32
+    assert abs(float(res.lam[0]) - float(exact.lam[0])) < 1e-4 * abs(float(exact.lam[0]))
+    assert abs(float(res.value) - float(exact.value)) < 1e-5 * float(exact.value)
 
 
 def test_minimize_dual_several_constraints_is_stationary() -> None:
@@ -770,11 +766,17 @@ def test_rotated_bases_span_the_same_tied_subspace(matrix_with_singular_values) 
     assert np.abs(projector(post_r) - projector(post)).max() > 0.1  # the post's pair is not invariant
 
 
+def _tied(build: Callable[..., jax.Array], seed: int, n: int = 20) -> tuple[jax.Array, jax.Array]:
+    """A tied n × 10 W (σ₁ = σ₂ = 1, then 0.8 to 0.1) from the ``matrix_with_singular_values``
+    fixture, and a Gaussian G: seed 3 is case 1, seed 2 case 2, seed 0 case 3."""
+    w = build(np.r_[1.0, 1.0, np.linspace(0.8, 0.1, 8)], n, seed=seed)
+    return w, jnp.asarray(np.random.default_rng(100 + seed).standard_normal((n, 10)))
+
+
 def test_tied_direction_is_feasible_and_optimal(matrix_with_singular_values) -> None:
     cases = set()
     for seed in range(6):
-        w = matrix_with_singular_values(np.r_[1.0, 1.0, np.linspace(0.8, 0.1, 8)], 20, seed=seed)
-        g = jnp.asarray(np.random.default_rng(100 + seed).standard_normal((20, 10)))
+        w, g = _tied(matrix_with_singular_values, seed)
         res = ss.tied_direction(w, g)
         np.testing.assert_allclose(np.linalg.svd(np.asarray(res.phi), compute_uv=False), 1.0, atol=1e-12)
         assert abs(float(jnp.sum(g * res.phi)) - res.value) < 1e-12 * abs(res.value)
@@ -804,15 +806,6 @@ def test_tied_direction_is_feasible_and_optimal(matrix_with_singular_values) -> 
     assert cases == {"S = 0", "rank one", "Muon shrinks both"}  # every branch is exercised
 
 
-def _tied(seed: int, n: int = 20) -> tuple[jax.Array, jax.Array]:
-    """The instances of the test above: seed 2 is case 2 (rank one), seed 0 case 3."""
-    rng = np.random.default_rng(seed)
-    u, _ = np.linalg.qr(rng.standard_normal((n, 10)))
-    v, _ = np.linalg.qr(rng.standard_normal((10, 10)))
-    w = jnp.asarray((u * np.r_[1.0, 1.0, np.linspace(0.8, 0.1, 8)]) @ v.T)
-    return w, jnp.asarray(np.random.default_rng(100 + seed).standard_normal((n, 10)))
-
-
 def test_rotated_bases() -> None:
     u2, v2 = (jnp.asarray(np.linalg.qr(np.random.default_rng(s).standard_normal((5, 2)))[0]) for s in (1, 2))
     c, s = math.cos(0.3), math.sin(0.3)
@@ -821,11 +814,11 @@ def test_rotated_bases() -> None:
         np.testing.assert_allclose(got, exp, atol=1e-15)
 
 
-def test_tied_direction_reports_its_last_iterate() -> None:
+def test_tied_direction_reports_its_last_iterate(matrix_with_singular_values) -> None:
     """With 3 msign calls (far from converged): value and residual are those of the Φ returned,
     the residual that of the unit constraints u_z v_zᵀ and (u_z v_⊥ᵀ + u_⊥ v_zᵀ)/√2 at θ."""
     for seed in (2, 0, 3):  # case 2, case 3, case 1
-        w, g = _tied(seed)
+        w, g = _tied(matrix_with_singular_values, seed)
         res = ss.tied_direction(w, g, iters=3)
         phi = np.asarray(res.phi)
         assert abs(float(np.sum(np.asarray(g) * phi)) - res.value) < 1e-13 * abs(res.value)
@@ -845,10 +838,10 @@ def test_tied_direction_reports_its_last_iterate() -> None:
         assert 1e-6 < res.tangent and abs(res.tangent - resid) < 1e-9 * resid
 
 
-def test_tied_direction_rank_one_search(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tied_direction_rank_one_search(matrix_with_singular_values, monkeypatch: pytest.MonkeyPatch) -> None:
     """Case 2's search starts from the top eigenpair of the S = 0 multiplier Λ₀ (a = its eigenvalue,
     θ its eigenvector's angle) with a ≥ 0; in float32, every kernel call is in float32."""
-    w, g = _tied(2)
+    w, g = _tied(matrix_with_singular_values, 2)
     lam = np.asarray(ss.solve_fixed_point(g, ss.normal_basis(w, k=2, symmetric=True), 30).lam)
     e, q = np.linalg.eigh([[lam[0], lam[1] / math.sqrt(2)], [lam[1] / math.sqrt(2), lam[2]]])
     minimize, calls, dtypes = so.minimize, [], set()
@@ -874,11 +867,11 @@ def test_tied_direction_rank_one_search(monkeypatch: pytest.MonkeyPatch) -> None
     assert len(calls) == 2 and dtypes == {np.dtype(np.float32)} and float(jnp.abs(res.multiplier).max()) > 0
 
 
-def test_tied_direction_angle_search(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tied_direction_angle_search(matrix_with_singular_values, monkeypatch: pytest.MonkeyPatch) -> None:
     """Case 3: the value on 16 angles kπ/16, Brent's bounded search on the two cells around the
     best to xatol 1e-10 (a stationary value), the grid's angle kept where Brent does worse, and
     S = 0 where no angle beats it (angles where μ < 0 count as S = 0's value)."""
-    w, g = _tied(0)
+    w, g = _tied(matrix_with_singular_values, 0)
     step = math.pi / 16
     angle_solve, angles = ss._angle_solve, []
 
@@ -889,9 +882,9 @@ def test_tied_direction_angle_search(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ss, "_angle_solve", record)
     res = ss.tied_direction(w, g)
     np.testing.assert_allclose(angles[:16], np.arange(16) * step, atol=1e-15)
-    best = int(np.argmax([float(angle_solve(g, *_top_pair(w), jnp.asarray(a), 30)[0]) for a in angles[:16]]))
-    assert all((best - 1) * step <= a <= (best + 1) * step for a in angles[16:])
     u2, v2 = _top_pair(w)
+    best = int(np.argmax([float(angle_solve(g, u2, v2, jnp.asarray(a), 30)[0]) for a in angles[:16]]))
+    assert all((best - 1) * step <= a <= (best + 1) * step for a in angles[16:])
     near = [float(angle_solve(g, u2, v2, jnp.asarray(res.angle + h), 30)[0]) for h in (-1e-5, 1e-5)]
     assert abs(near[1] - near[0]) < 1e-11 < res.value - res.conservative  # stationary, and better than S = 0
 
@@ -922,16 +915,16 @@ def test_tied_direction_angle_search(monkeypatch: pytest.MonkeyPatch) -> None:
     assert abs(ss.tied_direction(w, g).angle - best * step) < 1e-15
 
 
-def test_tied_direction_defaults_square_and_float32() -> None:
-    w, g = _tied(0)  # case 3, where the grid is used
-    np.testing.assert_array_equal(ss.tied_direction(w, g).phi,
-                                  ss.tied_direction(w, g, iters=30, grid=16, tie_tol=1e-10).phi)
-    assert ss.tied_direction(w, g, iters=31).value != ss.tied_direction(w, g).value
-    assert ss.tied_direction(w, g, grid=17).value != ss.tied_direction(w, g).value
-    sq, gs = _tied(0, n=10)
+def test_tied_direction_defaults_square_and_float32(matrix_with_singular_values) -> None:
+    w, g = _tied(matrix_with_singular_values, 0)  # case 3, where the grid is used
+    default = ss.tied_direction(w, g)
+    np.testing.assert_array_equal(default.phi, ss.tied_direction(w, g, iters=30, grid=16, tie_tol=1e-10).phi)
+    assert ss.tied_direction(w, g, iters=31).value != default.value
+    assert ss.tied_direction(w, g, grid=17).value != default.value
+    sq, gs = _tied(matrix_with_singular_values, 0, n=10)
     res = ss.tied_direction(sq, gs)
     assert res.tangent < 1e-10 and res.conservative <= res.value <= res.upper * (1 + 1e-12)
-    w, g = _tied(1)
+    w, g = _tied(matrix_with_singular_values, 1)
     exact = ss.tied_direction(w, g)
     f32 = ss.tied_direction(w.astype(jnp.float32), g, tie_tol=1e-6)
     assert f32.phi.dtype == f32.multiplier.dtype == jnp.float32
